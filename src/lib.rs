@@ -1,0 +1,23 @@
+//! pavseg: a DICOM node that segments the pulmonary arteries and veins in chest CT.
+//!
+//! Data flows one way through typed values:
+//! Instance → Series → [`volume::Volume`] → model input → probabilities → label map →
+//! segmentation → delivery. Each stage has a synchronous core; the node calls it from async
+//! code through `spawn_blocking`.
+
+pub mod cli;
+pub mod config;
+pub mod dimse;
+pub mod geometry;
+pub mod io;
+pub mod node;
+pub mod phantom;
+pub mod scu;
+pub mod spool;
+pub mod uid;
+pub mod volume;
+
+/// Implementation Class UID written into the file meta of every file pavseg creates.
+pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.137038125200117683960539101183524916041";
+/// Implementation Version Name (at most 16 characters).
+pub const IMPLEMENTATION_VERSION_NAME: &str = concat!("PAVSEG_", env!("CARGO_PKG_VERSION"));

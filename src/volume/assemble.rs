@@ -1,0 +1,225 @@
+//! Series → Volume: order the slices along the slice normal, check that they form one regular
+//! grid, and decode them into Hounsfield units.
+
+use super::header::{read_slice_header, SliceHeader};
+use super::{SeriesRef, SourceImage, Volume};
+use crate::geometry::{cross, dot, norm, normalize, sub, Geometry};
+use dicom_dictionary_std::tags;
+use dicom_object::{open_file, InMemDicomObject};
+use dicom_pixeldata::PixelDecoder;
+use ndarray::{Array3, Axis};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Why a set of instances does not make one volume. Each message names the instance, the
+/// attribute or the positions at fault, so that it can go into a rejection reason file.
+#[derive(Debug, thiserror::Error)]
+pub enum AssembleError {
+    #[error("no image instances to assemble")]
+    NoSlices,
+    #[error("cannot read DICOM header of {path}: {reason}")]
+    ReadHeader { path: PathBuf, reason: String },
+    #[error("{file}: missing required attribute {attribute}")]
+    MissingAttribute { file: PathBuf, attribute: String },
+    #[error("{file}: bad {attribute}: {reason}")]
+    BadAttribute { file: PathBuf, attribute: String, reason: String },
+    #[error("instances disagree on {attribute}: {first} (SOP Instance {first_sop}) vs {other} (SOP Instance {other_sop})")]
+    Inconsistent { attribute: &'static str, first: String, first_sop: String, other: String, other_sop: String },
+    #[error("unsupported image: {0}")]
+    Unsupported(String),
+    #[error("slices {a} and {b} share the position {position_mm:.3} mm along the slice normal (duplicate slice)")]
+    DuplicatePosition { a: String, b: String, position_mm: f64 },
+    #[error("missing slice(s): gap of {gap_mm:.3} mm between {a} and {b}, expected spacing {spacing_mm:.3} mm")]
+    MissingSlice { a: String, b: String, gap_mm: f64, spacing_mm: f64 },
+    #[error("non-uniform slice spacing: {gap_mm:.3} mm between {a} and {b}, expected {spacing_mm:.3} mm")]
+    NonUniformSpacing { a: String, b: String, gap_mm: f64, spacing_mm: f64 },
+    #[error("slice {sop} is offset {offset_mm:.3} mm from the stack's axis (gantry tilt or mixed stacks are not supported)")]
+    OffAxis { sop: String, offset_mm: f64 },
+    #[error("volume of {voxels} voxels exceeds the limit of {limit} voxels per series")]
+    TooLarge { voxels: usize, limit: usize },
+    #[error("cannot decode pixel data of {path}: {reason}")]
+    DecodePixels { path: PathBuf, reason: String },
+}
+
+/// Bounds and tolerances of assembly.
+#[derive(Debug, Clone)]
+pub struct AssemblyLimits {
+    /// Largest volume accepted, in voxels (memory per series is 4 bytes a voxel).
+    pub max_voxels: usize,
+    /// Allowed deviation of one slice gap from the median gap, relative to the median.
+    pub spacing_tolerance: f64,
+    /// Allowed difference between direction cosines of two slices.
+    pub orientation_tolerance: f64,
+}
+
+impl Default for AssemblyLimits {
+    fn default() -> Self {
+        AssemblyLimits { max_voxels: 1024 * 1024 * 1024, spacing_tolerance: 0.05, orientation_tolerance: 1e-4 }
+    }
+}
+
+/// Reads, checks and decodes the given files into one volume.
+pub fn assemble_files(paths: &[PathBuf], limits: &AssemblyLimits) -> Result<Volume, AssembleError> {
+    let headers: Vec<SliceHeader> = paths.par_iter().map(|p| read_slice_header(p)).collect::<Result<_, _>>()?;
+    assemble_slices(headers, limits)
+}
+
+/// Checks the headers, then decodes the pixel data of each slice into its plane.
+pub fn assemble_slices(mut headers: Vec<SliceHeader>, limits: &AssemblyLimits) -> Result<Volume, AssembleError> {
+    let geometry = plan(&mut headers, limits)?;
+    let [nk, nj, ni] = geometry.shape;
+    let voxels = nk * nj * ni;
+    if voxels > limits.max_voxels {
+        return Err(AssembleError::TooLarge { voxels, limit: limits.max_voxels });
+    }
+    let mut hu = Array3::<f32>::zeros((nk, nj, ni));
+    hu.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(headers.par_iter())
+        .try_for_each(|(mut plane, h)| -> Result<(), AssembleError> {
+            let values = decode_hu(&h.path, nj * ni)?;
+            plane.as_slice_mut().expect("standard layout").copy_from_slice(&values);
+            Ok(())
+        })?;
+    let first = &headers[0];
+    let header = read_header_object(&first.path)?;
+    let source = SeriesRef {
+        study_instance_uid: first.study_instance_uid.clone(),
+        series_instance_uid: first.series_instance_uid.clone(),
+        frame_of_reference_uid: first.frame_of_reference_uid.clone(),
+        modality: first.modality.clone(),
+        images: headers
+            .iter()
+            .map(|h| SourceImage { sop_class_uid: h.sop_class_uid.clone(), sop_instance_uid: h.sop_instance_uid.clone() })
+            .collect(),
+        header,
+    };
+    Ok(Volume { hu, geometry, source })
+}
+
+/// Sorts `headers` along the slice normal and derives the grid, or says why they do not form one.
+fn plan(headers: &mut [SliceHeader], limits: &AssemblyLimits) -> Result<Geometry, AssembleError> {
+    let first = headers.first().ok_or(AssembleError::NoSlices)?.clone();
+    for h in headers.iter() {
+        if h.samples_per_pixel != 1 {
+            return Err(AssembleError::Unsupported(format!(
+                "SOP Instance {} has {} samples per pixel; only grayscale images make a CT volume",
+                h.sop_instance_uid, h.samples_per_pixel
+            )));
+        }
+        if h.number_of_frames != 1 {
+            return Err(AssembleError::Unsupported(format!(
+                "SOP Instance {} has {} frames; multi-frame images are not assembled",
+                h.sop_instance_uid, h.number_of_frames
+            )));
+        }
+        let differ = |attribute: &'static str, a: String, b: String| AssembleError::Inconsistent {
+            attribute,
+            first: a,
+            first_sop: first.sop_instance_uid.clone(),
+            other: b,
+            other_sop: h.sop_instance_uid.clone(),
+        };
+        if h.series_instance_uid != first.series_instance_uid {
+            return Err(differ("SeriesInstanceUID", first.series_instance_uid.clone(), h.series_instance_uid.clone()));
+        }
+        if h.frame_of_reference_uid != first.frame_of_reference_uid {
+            return Err(differ("FrameOfReferenceUID", first.frame_of_reference_uid.clone(), h.frame_of_reference_uid.clone()));
+        }
+        if (h.rows, h.columns) != (first.rows, first.columns) {
+            return Err(differ(
+                "Rows/Columns",
+                format!("{}x{}", first.rows, first.columns),
+                format!("{}x{}", h.rows, h.columns),
+            ));
+        }
+        let close = |a: &[f64], b: &[f64], tol: f64| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol);
+        if !close(&h.pixel_spacing, &first.pixel_spacing, 1e-4 * first.pixel_spacing[0].max(1.0)) {
+            return Err(differ("PixelSpacing", format!("{:?}", first.pixel_spacing), format!("{:?}", h.pixel_spacing)));
+        }
+        if !close(&h.orientation, &first.orientation, limits.orientation_tolerance) {
+            return Err(differ(
+                "ImageOrientationPatient",
+                format!("{:?}", first.orientation),
+                format!("{:?}", h.orientation),
+            ));
+        }
+    }
+    let o = first.orientation;
+    let (row, col) = ([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
+    if (norm(row) - 1.0).abs() > 1e-3 || (norm(col) - 1.0).abs() > 1e-3 || dot(row, col).abs() > 1e-3 {
+        return Err(AssembleError::BadAttribute {
+            file: first.path.clone(),
+            attribute: "ImageOrientationPatient".into(),
+            reason: format!("direction cosines {o:?} are not orthonormal"),
+        });
+    }
+    let normal = normalize(cross(row, col));
+    headers.sort_by(|a, b| dot(a.position, normal).total_cmp(&dot(b.position, normal)));
+    let positions: Vec<f64> = headers.iter().map(|h| dot(h.position, normal)).collect();
+    let spacing_k = if headers.len() > 1 {
+        let mut gaps: Vec<f64> = positions.windows(2).map(|w| w[1] - w[0]).collect();
+        for (n, &g) in gaps.iter().enumerate() {
+            if g.abs() < 1e-3 {
+                return Err(AssembleError::DuplicatePosition {
+                    a: headers[n].sop_instance_uid.clone(),
+                    b: headers[n + 1].sop_instance_uid.clone(),
+                    position_mm: positions[n],
+                });
+            }
+        }
+        gaps.sort_by(f64::total_cmp);
+        let median = gaps[gaps.len() / 2];
+        for (n, w) in positions.windows(2).enumerate() {
+            let g = w[1] - w[0];
+            if (g - median).abs() > limits.spacing_tolerance * median {
+                let (a, b) = (headers[n].sop_instance_uid.clone(), headers[n + 1].sop_instance_uid.clone());
+                return Err(if g > 1.5 * median {
+                    AssembleError::MissingSlice { a, b, gap_mm: g, spacing_mm: median }
+                } else {
+                    AssembleError::NonUniformSpacing { a, b, gap_mm: g, spacing_mm: median }
+                });
+            }
+        }
+        (positions[positions.len() - 1] - positions[0]) / (positions.len() - 1) as f64
+    } else {
+        return Err(AssembleError::Unsupported("a single slice does not make a volume".into()));
+    };
+    let origin = headers[0].position;
+    for h in headers.iter() {
+        let d = sub(h.position, origin);
+        let along = dot(d, normal);
+        let off = norm(sub(d, [normal[0] * along, normal[1] * along, normal[2] * along]));
+        if off > 0.01 * first.pixel_spacing[0].min(first.pixel_spacing[1]).max(0.01) + 1e-3 {
+            return Err(AssembleError::OffAxis { sop: h.sop_instance_uid.clone(), offset_mm: off });
+        }
+    }
+    Ok(Geometry::new(
+        [headers.len(), first.rows, first.columns],
+        origin,
+        row,
+        col,
+        [spacing_k, first.pixel_spacing[0], first.pixel_spacing[1]],
+    ))
+}
+
+/// Decodes one slice into Hounsfield units (RescaleSlope/Intercept applied).
+fn decode_hu(path: &Path, expected: usize) -> Result<Vec<f32>, AssembleError> {
+    let fail = |reason: String| AssembleError::DecodePixels { path: path.to_path_buf(), reason };
+    let obj = open_file(path).map_err(|e| fail(e.to_string()))?;
+    let decoded = obj.decode_pixel_data().map_err(|e| fail(e.to_string()))?;
+    let values: Vec<f32> = decoded.to_vec().map_err(|e| fail(e.to_string()))?;
+    if values.len() != expected {
+        return Err(fail(format!("decoded {} pixels, expected {expected}", values.len())));
+    }
+    Ok(values)
+}
+
+/// The first slice's data set without its pixel data.
+fn read_header_object(path: &Path) -> Result<InMemDicomObject, AssembleError> {
+    let obj = dicom_object::OpenFileOptions::new()
+        .read_until(tags::PIXEL_DATA)
+        .open_file(path)
+        .map_err(|e| AssembleError::ReadHeader { path: path.to_path_buf(), reason: e.to_string() })?;
+    Ok(obj.into_inner())
+}

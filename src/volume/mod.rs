@@ -1,0 +1,50 @@
+//! Volumes: a CT series assembled into one `[k, j, i]` array of Hounsfield units with its
+//! patient geometry and the references a derived object (the DICOM-SEG) needs.
+
+mod assemble;
+mod header;
+mod summary;
+
+pub use assemble::{assemble_files, assemble_slices, AssembleError, AssemblyLimits};
+pub use header::{read_slice_header, SliceHeader};
+pub use summary::VolumeSummary;
+
+use crate::geometry::Geometry;
+use dicom_object::InMemDicomObject;
+use ndarray::Array3;
+
+/// One source image of a volume, in slice order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceImage {
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+}
+
+/// What a volume was made from: enough to write a derived object that refers back to it.
+#[derive(Debug, Clone)]
+pub struct SeriesRef {
+    pub study_instance_uid: String,
+    pub series_instance_uid: String,
+    pub frame_of_reference_uid: String,
+    pub modality: String,
+    /// Source images ordered by slice index `k` (position along the slice normal), not by
+    /// arrival or InstanceNumber.
+    pub images: Vec<SourceImage>,
+    /// The first slice's data set without pixel data: patient, study and equipment
+    /// attributes for derived objects. Never logged (it holds patient identity).
+    pub header: InMemDicomObject,
+}
+
+/// A CT volume in Hounsfield units, indexed `[k, j, i]`.
+#[derive(Debug, Clone)]
+pub struct Volume {
+    pub hu: Array3<f32>,
+    pub geometry: Geometry,
+    pub source: SeriesRef,
+}
+
+impl Volume {
+    pub fn summary(&self) -> VolumeSummary {
+        VolumeSummary::of(self)
+    }
+}
