@@ -1,2 +1,50 @@
-//! (in progress)
-pub fn main() -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! The `pavseg` command line: one file per subcommand, each a thin shell over the library.
+
+mod phantom;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "pavseg", version, about = "Pulmonary artery and vein segmentation node for chest CT")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a synthetic chest CT phantom with artery/vein ground truth.
+    Phantom(phantom::Args),
+}
+
+/// Parses the command line, runs the subcommand and turns its error into a message and exit
+/// code 1 (2 for usage errors, from clap).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command {
+        Command::Phantom(args) => phantom::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` (or `PAVSEG_LOG`) picks the level, `info` by default.
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("PAVSEG_LOG")
+        .ok()
+        .or_else(|| std::env::var("RUST_LOG").ok())
+        .unwrap_or_else(|| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
