@@ -5,6 +5,7 @@
 //! segmentation → delivery. Each stage has a synchronous core; the node calls it from async
 //! code through `spawn_blocking`.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod dimse;
@@ -12,6 +13,7 @@ pub mod geometry;
 pub mod io;
 pub mod node;
 pub mod phantom;
+pub mod preprocess;
 pub mod scu;
 pub mod spool;
 pub mod uid;

@@ -1,0 +1,272 @@
+//! The vesselness filter on the CPU: separable Gaussian derivative filtering plane by plane,
+//! with rayon over output planes and each plane's Hessian never stored whole.
+//!
+//! For output plane `k` a worker filters along `k` into three planes (derivative orders 0, 1,
+//! 2), then for each row `j` filters those along `j` into six rows and along `i` into the six
+//! Hessian rows, which go straight into the per-voxel eigen-analysis. Besides the output, one
+//! volume of S² lives while the first scale runs (to derive `c` from the data) and each worker
+//! holds three planes and a few rows, so the extra memory is about twice the input.
+
+use super::eigen::{frobenius2, structure, Frangi, Sym3};
+use super::kernel::{mirror, scale_kernels, AxisKernels};
+use super::{derived_c, VesselnessError, VesselnessParams};
+use ndarray::{Array3, ArrayView3, Zip};
+use rayon::prelude::*;
+
+/// Elements per chunk of the `k` pass: the three accumulators stay in the L1 cache.
+const CHUNK: usize = 2048;
+
+/// Multi-scale Frangi vesselness of bright tubes of `image` (`[k, j, i]`, voxel size
+/// `spacing_mm`), in `[0, 1]`.
+pub fn vesselness(
+    image: ArrayView3<'_, f32>,
+    spacing_mm: [f64; 3],
+    params: &VesselnessParams,
+) -> Result<Array3<f32>, VesselnessError> {
+    params.validate()?;
+    super::check_grid(image.shape(), spacing_mm)?;
+    let image = image.as_standard_layout();
+    let input = image.as_slice().ok_or(VesselnessError::NotContiguous)?;
+    let dims = [image.shape()[0], image.shape()[1], image.shape()[2]];
+    let frangi = Frangi::new(params.alpha, params.beta);
+    let mut out = Array3::<f32>::zeros(dims);
+    let scales = params.ascending_scales();
+    let mut rest = scales.iter();
+    let two_c2 = match params.c {
+        Some(c) => 2.0 * c * c,
+        None => {
+            // The first (smallest) scale fixes c: keep its shape term and S², then combine.
+            let Some(&first) = rest.next() else { return Ok(out) };
+            let kernels = scale_kernels(first, spacing_mm, params.scale_normalization);
+            let mut s2 = Array3::<f32>::zeros(dims);
+            let max_s2 = first_scale(input, dims, &kernels, &frangi, slice_mut(&mut out)?, slice_mut(&mut s2)?);
+            let c = derived_c(max_s2 as f64);
+            let two_c2 = 2.0 * c * c;
+            Zip::from(&mut out).and(&s2).par_for_each(|v, &s| *v = (*v as f64 * structure(s as f64, two_c2)) as f32);
+            two_c2
+        }
+    };
+    for &sigma in rest {
+        let kernels = scale_kernels(sigma, spacing_mm, params.scale_normalization);
+        later_scale(input, dims, &kernels, &frangi, two_c2, slice_mut(&mut out)?);
+    }
+    Ok(out)
+}
+
+fn slice_mut(a: &mut Array3<f32>) -> Result<&mut [f32], VesselnessError> {
+    a.as_slice_mut().ok_or(VesselnessError::NotContiguous)
+}
+
+/// Stores the shape term in `shape` and S² in `s2`; returns the largest S².
+fn first_scale(
+    input: &[f32],
+    dims: [usize; 3],
+    kernels: &[AxisKernels; 3],
+    frangi: &Frangi,
+    shape: &mut [f32],
+    s2: &mut [f32],
+) -> f32 {
+    let [_, nj, ni] = dims;
+    let plane = nj * ni;
+    shape
+        .par_chunks_mut(plane)
+        .zip(s2.par_chunks_mut(plane))
+        .enumerate()
+        .map_init(
+            || Scratch::new(dims, kernels),
+            |scratch, (k, (shape_plane, s2_plane))| {
+                let mut max_s2 = 0.0f32;
+                filter_plane(input, dims, kernels, k, scratch, |j, h| {
+                    let a_row = &mut shape_plane[j * ni..][..ni];
+                    let s_row = &mut s2_plane[j * ni..][..ni];
+                    for x in 0..ni {
+                        let m = hessian_at(h, x);
+                        let s = frobenius2(&m) as f32;
+                        s_row[x] = s;
+                        max_s2 = max_s2.max(s);
+                        a_row[x] = frangi.shape_of(&m) as f32;
+                    }
+                });
+                max_s2
+            },
+        )
+        .reduce(|| 0.0, f32::max)
+}
+
+/// Raises `out` to this scale's measure where it is larger.
+fn later_scale(input: &[f32], dims: [usize; 3], kernels: &[AxisKernels; 3], frangi: &Frangi, two_c2: f64, out: &mut [f32]) {
+    let [_, nj, ni] = dims;
+    out.par_chunks_mut(nj * ni).enumerate().for_each_init(
+        || Scratch::new(dims, kernels),
+        |scratch, (k, out_plane)| {
+            filter_plane(input, dims, kernels, k, scratch, |j, h| {
+                let o_row = &mut out_plane[j * ni..][..ni];
+                for (x, o) in o_row.iter_mut().enumerate() {
+                    let m = hessian_at(h, x);
+                    let a = frangi.shape_of(&m);
+                    if a > 0.0 {
+                        *o = o.max((a * structure(frobenius2(&m), two_c2)) as f32);
+                    }
+                }
+            });
+        },
+    );
+}
+
+#[inline(always)]
+fn hessian_at(h: &[Vec<f32>; 6], x: usize) -> Sym3 {
+    [h[0][x] as f64, h[1][x] as f64, h[2][x] as f64, h[3][x] as f64, h[4][x] as f64, h[5][x] as f64]
+}
+
+/// One worker's buffers, allocated once per rayon job rather than per plane or voxel.
+struct Scratch {
+    /// The plane filtered along `k` with derivative orders 0, 1, 2.
+    p: [Vec<f32>; 3],
+    /// One row filtered along `k` and `j`: orders (k, j) = 00, 01, 02, 10, 11, 20.
+    q: [Vec<f32>; 6],
+    /// One row mirrored at both ends for the `i` pass.
+    pad: Vec<f32>,
+    /// One row of the Hessian: kk, jj, ii, kj, ki, ji.
+    h: [Vec<f32>; 6],
+}
+
+impl Scratch {
+    fn new(dims: [usize; 3], kernels: &[AxisKernels; 3]) -> Self {
+        let [_, nj, ni] = dims;
+        let plane = || vec![0.0f32; nj * ni];
+        let row = || vec![0.0f32; ni];
+        Scratch {
+            p: [plane(), plane(), plane()],
+            q: std::array::from_fn(|_| row()),
+            pad: vec![0.0; ni + 2 * kernels[2].radius],
+            h: std::array::from_fn(|_| row()),
+        }
+    }
+}
+
+/// Computes the six Hessian rows of every row of plane `k` and hands each to `row`.
+fn filter_plane(
+    input: &[f32],
+    dims: [usize; 3],
+    kernels: &[AxisKernels; 3],
+    k: usize,
+    s: &mut Scratch,
+    mut row: impl FnMut(usize, &[Vec<f32>; 6]),
+) {
+    let [nk, nj, ni] = dims;
+    let plane = nj * ni;
+    filter_k(input, plane, nk, k, &kernels[0], &mut s.p);
+    for j in 0..nj {
+        filter_j(&s.p, nj, ni, j, &kernels[1], &mut s.q);
+        // Orders (k, j, i): kk = 200, jj = 020, ii = 002, kj = 110, ki = 101, ji = 011.
+        let ki = &kernels[2];
+        let [q00, q01, q02, q10, q11, q20] = &s.q;
+        let [hkk, hjj, hii, hkj, hki, hji] = &mut s.h;
+        filter_row(q20, ki, 0, &mut s.pad, hkk);
+        filter_row(q02, ki, 0, &mut s.pad, hjj);
+        filter_row(q00, ki, 2, &mut s.pad, hii);
+        filter_row(q11, ki, 0, &mut s.pad, hkj);
+        filter_row(q10, ki, 1, &mut s.pad, hki);
+        filter_row(q01, ki, 1, &mut s.pad, hji);
+        row(j, &s.h);
+    }
+}
+
+/// Plane `k` correlated along `k` with the three kernels, chunk by chunk.
+fn filter_k(input: &[f32], plane: usize, nk: usize, k: usize, kern: &AxisKernels, p: &mut [Vec<f32>; 3]) {
+    let [g0, g1, g2] = &kern.half;
+    let [p0, p1, p2] = p;
+    let at = |kk: isize, x0: usize, len: usize| &input[mirror(kk, nk) * plane + x0..][..len];
+    for x0 in (0..plane).step_by(CHUNK) {
+        let len = CHUNK.min(plane - x0);
+        let (o0, o1, o2) = (&mut p0[x0..x0 + len], &mut p1[x0..x0 + len], &mut p2[x0..x0 + len]);
+        let c = at(k as isize, x0, len);
+        for x in 0..len {
+            o0[x] = g0[0] * c[x];
+            o1[x] = 0.0;
+            o2[x] = g2[0] * c[x];
+        }
+        for t in 1..=kern.radius {
+            let a = at(k as isize + t as isize, x0, len);
+            let b = at(k as isize - t as isize, x0, len);
+            let (w0, w1, w2) = (g0[t], g1[t], g2[t]);
+            for x in 0..len {
+                let sum = a[x] + b[x];
+                let dif = a[x] - b[x];
+                o0[x] += w0 * sum;
+                o1[x] += w1 * dif;
+                o2[x] += w2 * sum;
+            }
+        }
+    }
+}
+
+/// Row `j` of the three `k`-filtered planes correlated along `j`: the six rows `q`.
+fn filter_j(p: &[Vec<f32>; 3], nj: usize, ni: usize, j: usize, kern: &AxisKernels, q: &mut [Vec<f32>; 6]) {
+    let [g0, g1, g2] = &kern.half;
+    fn row(pl: &[f32], jj: isize, nj: usize, ni: usize) -> &[f32] {
+        &pl[mirror(jj, nj) * ni..][..ni]
+    }
+    let [q00, q01, q02, q10, q11, q20] = q;
+    let (q00, q01, q02, q10, q11, q20) =
+        (&mut q00[..ni], &mut q01[..ni], &mut q02[..ni], &mut q10[..ni], &mut q11[..ni], &mut q20[..ni]);
+    let (c0, c1, c2) = (row(&p[0], j as isize, nj, ni), row(&p[1], j as isize, nj, ni), row(&p[2], j as isize, nj, ni));
+    for x in 0..ni {
+        q00[x] = g0[0] * c0[x];
+        q01[x] = 0.0;
+        q02[x] = g2[0] * c0[x];
+        q10[x] = g0[0] * c1[x];
+        q11[x] = 0.0;
+        q20[x] = g0[0] * c2[x];
+    }
+    for t in 1..=kern.radius {
+        let (up, down) = (j as isize + t as isize, j as isize - t as isize);
+        let (a0, b0) = (row(&p[0], up, nj, ni), row(&p[0], down, nj, ni));
+        let (a1, b1) = (row(&p[1], up, nj, ni), row(&p[1], down, nj, ni));
+        let (a2, b2) = (row(&p[2], up, nj, ni), row(&p[2], down, nj, ni));
+        let (w0, w1, w2) = (g0[t], g1[t], g2[t]);
+        for x in 0..ni {
+            let s0 = a0[x] + b0[x];
+            let d0 = a0[x] - b0[x];
+            q00[x] += w0 * s0;
+            q01[x] += w1 * d0;
+            q02[x] += w2 * s0;
+            let s1 = a1[x] + b1[x];
+            let d1 = a1[x] - b1[x];
+            q10[x] += w0 * s1;
+            q11[x] += w1 * d1;
+            q20[x] += w0 * (a2[x] + b2[x]);
+        }
+    }
+}
+
+/// One row correlated along `i` with the kernel of `order`, mirrored at both ends.
+fn filter_row(src: &[f32], kern: &AxisKernels, order: usize, pad: &mut [f32], dst: &mut [f32]) {
+    let n = src.len();
+    let r = kern.radius;
+    let pad = &mut pad[..n + 2 * r];
+    pad[r..r + n].copy_from_slice(src);
+    for e in 0..r {
+        pad[r - 1 - e] = src[mirror(-1 - e as isize, n)];
+        pad[r + n + e] = src[mirror((n + e) as isize, n)];
+    }
+    let w = &kern.half[order];
+    let dst = &mut dst[..n];
+    let centre = &pad[r..r + n];
+    for x in 0..n {
+        dst[x] = w[0] * centre[x];
+    }
+    for t in 1..=r {
+        let (a, b) = (&pad[r + t..r + t + n], &pad[r - t..r - t + n]);
+        let wt = w[t];
+        if order == 1 {
+            for x in 0..n {
+                dst[x] += wt * (a[x] - b[x]);
+            }
+        } else {
+            for x in 0..n {
+                dst[x] += wt * (a[x] + b[x]);
+            }
+        }
+    }
+}
