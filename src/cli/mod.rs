@@ -1,6 +1,8 @@
 //! The `pavseg` command line: one file per subcommand, each a thin shell over the library.
 
+mod bench;
 mod phantom;
+mod preprocess;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,6 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// Generate a synthetic chest CT phantom with artery/vein ground truth.
     Phantom(phantom::Args),
+    /// Preprocess a CT (series folder or NIfTI) and write the network's two input channels.
+    Preprocess(preprocess::Args),
+    /// Benchmarks against reference tools.
+    Bench(bench::Args),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit
@@ -25,6 +31,8 @@ pub fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Phantom(args) => phantom::run(args),
+        Command::Preprocess(args) => preprocess::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

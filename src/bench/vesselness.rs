@@ -1,0 +1,196 @@
+//! `pavseg bench vesselness`: our CPU vesselness filter against SimpleITK's multi-scale
+//! Hessian objectness (anchors/vesselness_sitk.py) on the same volume, same scales and the
+//! same number of threads. Each runs in its own process under GNU time, so both peak memories
+//! are whole-process peak RSS measured the same way (loading the input included); our process
+//! also reports its peak before the filter, to show what the filter itself adds.
+
+use super::measure::{measure, own_peak_rss_kib, result_field, MeasureError, Measured};
+use crate::geometry::Geometry;
+use crate::io::nifti::{self, NiftiError};
+use crate::phantom::{self, PhantomParams, PhantomWriteError};
+use crate::preprocess::vesselness::{shapes, vesselness, VesselnessError, VesselnessParams};
+use crate::volume::{assemble_files, AssembleError, AssemblyLimits};
+use ndarray::Array3;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Measure(#[from] MeasureError),
+    #[error("cannot write the benchmark input to {path}: {reason}")]
+    WriteInput { path: PathBuf, reason: String },
+    #[error("cannot write the phantom: {0}")]
+    WritePhantom(#[from] PhantomWriteError),
+    #[error("cannot read {path}: {reason}")]
+    ReadInput { path: PathBuf, reason: String },
+    #[error("cannot assemble the series: {0}")]
+    Assemble(#[from] AssembleError),
+    #[error("cannot read the NIfTI input: {0}")]
+    Nifti(#[from] NiftiError),
+    #[error("vesselness failed: {0}")]
+    Vesselness(#[from] VesselnessError),
+    #[error("reference script {path} not found: pass --anchors DIR (the shared anchors folder)")]
+    FindReference { path: PathBuf },
+}
+
+/// What to filter.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// An existing DICOM series folder or NIfTI file in HU.
+    Path(PathBuf),
+    /// The standard phantom (`pavseg phantom`), written under the work folder once.
+    Phantom(PhantomParams),
+    /// Random vessel-like tubes in lung (analytic), written as NIfTI under the work folder once.
+    Tubes { shape: [usize; 3], spacing_mm: [f64; 3], count: usize, seed: u64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub anchors: PathBuf,
+    pub input: Input,
+    pub work: PathBuf,
+    pub scales_mm: Vec<f64>,
+    pub threads: usize,
+    pub python: PathBuf,
+    /// This program, run as `EXE bench vesselness-worker`.
+    pub exe: PathBuf,
+}
+
+/// One tool's numbers.
+#[derive(Debug, Clone)]
+pub struct ToolResult {
+    pub filter_s: f64,
+    pub peak_rss_kib: u64,
+    pub process_wall_s: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub input: PathBuf,
+    pub ours: ToolResult,
+    /// Our peak RSS before the filter ran (input loaded), KiB.
+    pub ours_before_filter_kib: u64,
+    pub sitk: ToolResult,
+}
+
+impl Report {
+    pub fn speedup(&self) -> f64 {
+        self.sitk.filter_s / self.ours.filter_s
+    }
+
+    pub fn memory_ratio(&self) -> f64 {
+        self.ours.peak_rss_kib as f64 / self.sitk.peak_rss_kib as f64
+    }
+}
+
+pub fn run(o: &Options) -> Result<Report, BenchError> {
+    let script = o.anchors.join("vesselness_sitk.py");
+    if !script.is_file() {
+        return Err(BenchError::FindReference { path: script });
+    }
+    let input = materialise(&o.input, &o.work)?;
+    let scales: Vec<String> = o.scales_mm.iter().map(|s| s.to_string()).collect();
+    let threads = o.threads.to_string();
+
+    let mut args = vec!["bench".into(), "vesselness-worker".into(), "--input".into(), path_arg(&input), "--scales-mm".into()];
+    args.extend(scales.iter().cloned());
+    let ours = measure(&o.exe, &args, &[("RAYON_NUM_THREADS", threads.clone())])?;
+    let (ours, before) = tool_result(&o.exe, &ours)?;
+
+    let mut args = vec![path_arg(&script), path_arg(&input), "--sigmas-mm".into()];
+    args.extend(scales);
+    args.extend(["--threads".into(), threads.clone()]);
+    let sitk = measure(&o.python, &args, &[("OMP_NUM_THREADS", threads)])?;
+    let (sitk, _) = tool_result(&o.python, &sitk)?;
+    Ok(Report { input, ours, ours_before_filter_kib: before.unwrap_or(0), sitk })
+}
+
+fn path_arg(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn tool_result(program: &Path, m: &Measured) -> Result<(ToolResult, Option<u64>), BenchError> {
+    let filter_s = result_field(&m.stdout, "filter").ok_or_else(|| MeasureError::ReadOutput {
+        program: program.to_path_buf(),
+        what: "RESULT line with filter=",
+        tail: m.stdout.clone(),
+    })?;
+    let before = result_field(&m.stdout, "peak_before_filter_kib").map(|v| v as u64);
+    Ok((ToolResult { filter_s, peak_rss_kib: m.peak_rss_kib, process_wall_s: m.wall_s }, before))
+}
+
+/// Writes the input under `work` unless it is there already; returns what to pass to both tools.
+fn materialise(input: &Input, work: &Path) -> Result<PathBuf, BenchError> {
+    let write_err = |path: &Path, e: &dyn std::fmt::Display| BenchError::WriteInput { path: path.to_path_buf(), reason: e.to_string() };
+    match input {
+        Input::Path(p) => Ok(p.clone()),
+        Input::Phantom(params) => {
+            let dir = work.join(format!(
+                "phantom_s{}_{}x{}x{}_{}_{}{}",
+                params.seed,
+                params.cols,
+                params.rows,
+                params.slices,
+                params.pixel_spacing,
+                params.slice_spacing,
+                if params.feet_first { "_ff" } else { "" }
+            ));
+            if !dir.join("phantom.json").is_file() {
+                phantom::write_phantom(&phantom::generate(params), &dir)?;
+            }
+            Ok(dir.join("dicom"))
+        }
+        Input::Tubes { shape, spacing_mm, count, seed } => {
+            let path = work.join(format!("tubes_s{seed}_n{count}_{}x{}x{}.nii", shape[2], shape[1], shape[0]));
+            if !path.is_file() {
+                std::fs::create_dir_all(work).map_err(|e| write_err(work, &e))?;
+                let extent = std::array::from_fn(|a| shape[a] as f64 * spacing_mm[a]);
+                let occ = shapes::render(&shapes::random_vessels(*count, extent, *seed), *shape, *spacing_mm, 0.4);
+                // Lung parenchyma at -850 HU, vessels at +40 HU.
+                let hu = occ.mapv(|v| (-850.0 + 890.0 * v).round() as i16);
+                let g = Geometry::new(*shape, [0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], *spacing_mm);
+                nifti::write(&path, hu.view(), &g)?;
+            }
+            Ok(path)
+        }
+    }
+}
+
+/// The worker: loads the input, times the filter, prints one `RESULT` line.
+pub fn worker(input: &Path, scales_mm: &[f64]) -> Result<String, BenchError> {
+    let t = Instant::now();
+    let (hu, geometry) = load(input)?;
+    let load_s = t.elapsed().as_secs_f64();
+    let before = own_peak_rss_kib().unwrap_or(0);
+    let params = VesselnessParams { scales_mm: scales_mm.to_vec(), ..Default::default() };
+    let t = Instant::now();
+    let v = vesselness(hu.view(), geometry.spacing, &params)?;
+    let filter_s = t.elapsed().as_secs_f64();
+    let after = own_peak_rss_kib().unwrap_or(0);
+    let [nk, nj, ni] = geometry.shape;
+    let nonzero = v.iter().filter(|x| **x > 0.0).count();
+    Ok(format!(
+        "RESULT pavseg filter={filter_s:.3} s load={load_s:.3} s peak_before_filter_kib={before} peak_after_filter_kib={after} \
+         shape=({ni}, {nj}, {nk}) spacing=({:.3}, {:.3}, {:.3}) threads={} nonzero={nonzero}",
+        geometry.spacing[2],
+        geometry.spacing[1],
+        geometry.spacing[0],
+        rayon::current_num_threads()
+    ))
+}
+
+fn load(input: &Path) -> Result<(Array3<f32>, Geometry), BenchError> {
+    if input.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(input)
+            .map_err(|e| BenchError::ReadInput { path: input.to_path_buf(), reason: e.to_string() })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        let v = assemble_files(&files, &AssemblyLimits::default())?;
+        Ok((v.hu, v.geometry))
+    } else {
+        Ok(nifti::read::<f32>(input)?)
+    }
+}

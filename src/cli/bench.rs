@@ -1,0 +1,128 @@
+//! `pavseg bench <name>`: benchmarks against reference tools (see `crate::bench`).
+
+use crate::bench::vesselness::{self as vbench, Input};
+use crate::phantom::PhantomParams;
+use anyhow::Context;
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub bench: Bench,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// CPU Hessian vesselness against SimpleITK's multi-scale objectness on one volume.
+    Vesselness(VesselnessArgs),
+    /// One timed run of the CPU vesselness filter (what `bench vesselness` measures).
+    #[command(hide = true)]
+    VesselnessWorker(WorkerArgs),
+}
+
+/// The shared anchors folder as CI lays it out: beside the repository.
+const DEFAULT_ANCHORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/anchors");
+
+#[derive(Debug, clap::Args)]
+pub struct VesselnessArgs {
+    /// Folder of the reference scripts.
+    #[arg(long, default_value = DEFAULT_ANCHORS)]
+    pub anchors: PathBuf,
+    /// Filter this DICOM series folder or NIfTI file instead of a generated volume.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Generate random vessel-like tubes (analytic) instead of the standard phantom.
+    #[arg(long, conflicts_with = "input")]
+    pub tubes: bool,
+    /// Where generated inputs are written (and reused).
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("pavseg-bench"))]
+    pub work: PathBuf,
+    #[arg(long, default_value_t = 300)]
+    pub slices: usize,
+    #[arg(long, default_value_t = 512)]
+    pub rows: usize,
+    #[arg(long, default_value_t = 512)]
+    pub cols: usize,
+    /// In-plane pixel spacing of the generated volume, mm.
+    #[arg(long, default_value_t = 0.7)]
+    pub pixel_spacing: f64,
+    /// Slice spacing of the generated volume, mm.
+    #[arg(long, default_value_t = 1.0)]
+    pub slice_spacing: f64,
+    /// Number of tubes with --tubes.
+    #[arg(long, default_value_t = 400)]
+    pub tube_count: usize,
+    #[arg(long, num_args = 1.., default_values_t = [1.0, 2.0, 3.0])]
+    pub scales_mm: Vec<f64>,
+    /// Threads for both tools.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Python with SimpleITK (default: $PAVSEG_PYTHON, else python3 on PATH).
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long, num_args = 1.., required = true)]
+    pub scales_mm: Vec<f64>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    match a.bench {
+        Bench::Vesselness(v) => vesselness(v),
+        Bench::VesselnessWorker(w) => {
+            println!("{}", vbench::worker(&w.input, &w.scales_mm)?);
+            Ok(())
+        }
+    }
+}
+
+fn vesselness(a: VesselnessArgs) -> anyhow::Result<()> {
+    let input = match (&a.input, a.tubes) {
+        (Some(p), _) => Input::Path(p.clone()),
+        (None, true) => Input::Tubes {
+            shape: [a.slices, a.rows, a.cols],
+            spacing_mm: [a.slice_spacing, a.pixel_spacing, a.pixel_spacing],
+            count: a.tube_count,
+            seed: 1,
+        },
+        (None, false) => Input::Phantom(PhantomParams {
+            slices: a.slices,
+            rows: a.rows,
+            cols: a.cols,
+            pixel_spacing: a.pixel_spacing,
+            slice_spacing: a.slice_spacing,
+            ..Default::default()
+        }),
+    };
+    let python = a
+        .python
+        .or_else(|| std::env::var_os("PAVSEG_PYTHON").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let opts = vbench::Options {
+        anchors: a.anchors,
+        input,
+        work: a.work,
+        scales_mm: a.scales_mm.clone(),
+        threads: a.threads,
+        python,
+        exe: std::env::current_exe().context("locating this program")?,
+    };
+    let r = vbench::run(&opts).context("vesselness benchmark")?;
+    let mib = |k: u64| k as f64 / 1024.0;
+    println!("vesselness benchmark: {} with scales {:?} mm, {} threads", r.input.display(), a.scales_mm, a.threads);
+    println!("{:<28} {:>10} {:>16}", "", "filter s", "peak RSS MiB");
+    println!("{:<28} {:>10.2} {:>16.0}", "pavseg CPU", r.ours.filter_s, mib(r.ours.peak_rss_kib));
+    println!("{:<28} {:>10.2} {:>16.0}", "SimpleITK objectness", r.sitk.filter_s, mib(r.sitk.peak_rss_kib));
+    println!(
+        "pavseg peak before the filter (input loaded): {:.0} MiB; the filter added {:.0} MiB",
+        mib(r.ours_before_filter_kib),
+        mib(r.ours.peak_rss_kib.saturating_sub(r.ours_before_filter_kib))
+    );
+    println!("speed-up {:.1}x (target >= 3), peak memory ratio {:.2} (target <= 0.5)", r.speedup(), r.memory_ratio());
+    Ok(())
+}
