@@ -26,7 +26,9 @@ mod window;
 pub use config::PreprocessConfig;
 pub use mapping::GridMapping;
 pub use orient::AxisMap;
-pub use prepare::{prepare, prepare_grid, ModelInput, StageTimings, VesselnessBackend, CHANNEL_CT, CHANNEL_VESSELNESS};
+pub use prepare::{
+    prepare, prepare_grid, ModelInput, StageTimings, VesselnessBackend, CHANNEL_CT, CHANNEL_VESSELNESS, MAX_MODEL_VOXELS,
+};
 pub use vesselness::{VesselnessError, VesselnessParams};
 pub use window::window_into;
 
@@ -36,6 +38,8 @@ pub enum PreprocessError {
     CheckConfig { key: &'static str, reason: String },
     #[error("cannot map the {what}: its shape {got:?} is not the {grid} grid's {expected:?}")]
     CheckShape { what: &'static str, grid: &'static str, expected: [usize; 3], got: Vec<usize> },
+    #[error("model grid of {shape:?} voxels is empty or above the limit of {limit} voxels: check target_spacing_mm")]
+    CheckGridSize { shape: [usize; 3], limit: usize },
     #[error("cannot resample between the grids: {reason}")]
     CheckGrids { reason: String },
     #[error("vesselness: {0}")]

@@ -10,6 +10,10 @@ use crate::volume::Volume;
 use ndarray::{Array4, ArrayView3, Axis};
 use std::time::{Duration, Instant};
 
+/// Largest model grid accepted (a target voxel size far below the source's would otherwise
+/// exhaust memory).
+pub const MAX_MODEL_VOXELS: usize = 1 << 30;
+
 /// Channel index of the windowed CT in [`ModelInput::channels`].
 pub const CHANNEL_CT: usize = 0;
 /// Channel index of the vesselness map.
@@ -58,6 +62,10 @@ pub fn prepare_grid(
         clock = Instant::now();
     };
     let mapping = GridMapping::new(geometry, cfg.target_spacing_mm);
+    let voxels = mapping.model.voxel_count();
+    if voxels == 0 || voxels > MAX_MODEL_VOXELS {
+        return Err(PreprocessError::CheckGridSize { shape: mapping.model.shape, limit: MAX_MODEL_VOXELS });
+    }
     let resampled = mapping.image_to_model(hu)?;
     lap("reorient+resample", &mut timings);
     let [nk, nj, ni] = mapping.model.shape;

@@ -82,6 +82,9 @@ pub fn sampling(from: &Geometry, to: &Geometry) -> Result<[AxisSampling; 3], Pre
 /// Trilinear resampling, as three linear passes (k, then j, then i); an axis whose sampling
 /// is the identity is skipped.
 pub fn resample_linear(input: ArrayView3<'_, f32>, axes: &[AxisSampling; 3]) -> Array3<f32> {
+    if input.is_empty() {
+        return Array3::zeros((axes[0].len, axes[1].len, axes[2].len));
+    }
     let mut cur = input.as_standard_layout().into_owned();
     for (a, s) in axes.iter().enumerate() {
         if !s.is_identity(cur.shape()[a]) {
@@ -131,8 +134,11 @@ fn linear_along(input: ArrayView3<'_, f32>, axis: Axis, s: &AxisSampling) -> Arr
 
 /// Nearest-neighbour resampling (for label maps).
 pub fn resample_nearest<T: Copy + Send + Sync + Default>(input: ArrayView3<'_, T>, axes: &[AxisSampling; 3]) -> Array3<T> {
-    let idx: [Vec<usize>; 3] = std::array::from_fn(|a| axes[a].nearest(input.shape()[a]));
     let mut out = Array3::<T>::from_elem((axes[0].len, axes[1].len, axes[2].len), T::default());
+    if input.is_empty() {
+        return out;
+    }
+    let idx: [Vec<usize>; 3] = std::array::from_fn(|a| axes[a].nearest(input.shape()[a]));
     out.axis_iter_mut(Axis(0)).into_par_iter().zip(idx[0].par_iter()).for_each(|(mut o, &k)| {
         for (mut row, &j) in o.outer_iter_mut().zip(&idx[1]) {
             for (v, &i) in row.iter_mut().zip(&idx[2]) {
