@@ -11,6 +11,7 @@ use crate::phantom::{self, PhantomParams, PhantomWriteError};
 use crate::preprocess::vesselness::{shapes, vesselness, VesselnessError, VesselnessParams};
 use crate::volume::{assemble_files, AssembleError, AssemblyLimits};
 use ndarray::Array3;
+use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -41,7 +42,8 @@ pub enum Input {
     Path(PathBuf),
     /// The standard phantom (`pavseg phantom`), written under the work folder once.
     Phantom(PhantomParams),
-    /// Random vessel-like tubes in lung (analytic), written as NIfTI under the work folder once.
+    /// Random vessel-like tubes in lung (analytic) with noise, written as NIfTI under the work
+    /// folder once.
     Tubes { shape: [usize; 3], spacing_mm: [f64; 3], count: usize, seed: u64 },
 }
 
@@ -142,13 +144,16 @@ fn materialise(input: &Input, work: &Path) -> Result<PathBuf, BenchError> {
             Ok(dir.join("dicom"))
         }
         Input::Tubes { shape, spacing_mm, count, seed } => {
-            let path = work.join(format!("tubes_s{seed}_n{count}_{}x{}x{}.nii", shape[2], shape[1], shape[0]));
+            let path = work.join(format!("tubes_s{seed}_n{count}_{}x{}x{}_noise20.nii", shape[2], shape[1], shape[0]));
             if !path.is_file() {
                 std::fs::create_dir_all(work).map_err(|e| write_err(work, &e))?;
                 let extent = std::array::from_fn(|a| shape[a] as f64 * spacing_mm[a]);
                 let occ = shapes::render(&shapes::random_vessels(*count, extent, *seed), *shape, *spacing_mm, 0.4);
-                // Lung parenchyma at -850 HU, vessels at +40 HU.
-                let hu = occ.mapv(|v| (-850.0 + 890.0 * v).round() as i16);
+                // Lung parenchyma at -850 HU, vessels at +40 HU, CT-like noise (sd 20 HU) everywhere
+                // so that the filter meets the mixed Hessian signs of a real scan.
+                let mut rng = rand::rngs::StdRng::seed_from_u64(*seed);
+                let noise = rand_distr::Normal::new(0.0f32, 20.0).map_err(|e| write_err(&path, &e))?;
+                let hu = occ.mapv(|v| (-850.0 + 890.0 * v + rng.sample(noise)).round() as i16);
                 let g = Geometry::new(*shape, [0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], *spacing_mm);
                 nifti::write(&path, hu.view(), &g)?;
             }

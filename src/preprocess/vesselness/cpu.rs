@@ -42,7 +42,11 @@ pub fn vesselness(
             let max_s2 = first_scale(input, dims, &kernels, &frangi, slice_mut(&mut out)?, slice_mut(&mut s2)?);
             let c = derived_c(max_s2 as f64);
             let two_c2 = 2.0 * c * c;
-            Zip::from(&mut out).and(&s2).par_for_each(|v, &s| *v = (*v as f64 * structure(s as f64, two_c2)) as f32);
+            Zip::from(&mut out).and(&s2).par_for_each(|v, &s| {
+                if *v > 0.0 {
+                    *v = (*v as f64 * structure(s as f64, two_c2)) as f32;
+                }
+            });
             two_c2
         }
     };

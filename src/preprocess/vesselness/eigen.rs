@@ -2,7 +2,8 @@
 //! tube measure. Computed in f64 because the trigonometric solution loses about half its
 //! digits where two eigenvalues meet, which is exactly a round tube's centre line.
 
-use std::f64::consts::PI;
+/// √3
+const SQRT_3: f64 = 1.732_050_807_568_877_2;
 
 /// A symmetric 3x3 matrix as its six distinct elements `[kk, jj, ii, kj, ki, ji]`.
 pub type Sym3 = [f64; 6];
@@ -28,8 +29,11 @@ pub fn eigenvalues_by_magnitude(h: &Sym3) -> [f64; 3] {
     let det = a * (b * c - f * f) - d * (d * c - f * e) + e * (d * f - b * e);
     let r = (0.5 * det).clamp(-1.0, 1.0);
     let phi = r.acos() / 3.0;
-    let largest = q + 2.0 * p * phi.cos();
-    let smallest = q + 2.0 * p * (phi + 2.0 * PI / 3.0).cos();
+    // cos(φ + 2π/3) = -(cos φ + √3 sin φ) / 2, with sin φ >= 0 for φ in [0, π/3].
+    let cos = phi.cos();
+    let sin = (1.0 - cos * cos).max(0.0).sqrt();
+    let largest = q + 2.0 * p * cos;
+    let smallest = q - p * (cos + SQRT_3 * sin);
     let middle = 3.0 * q - largest - smallest;
     sort_by_magnitude([smallest, middle, largest])
 }
