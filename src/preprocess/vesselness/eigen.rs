@@ -1,12 +1,16 @@
 //! Per-voxel algebra: eigenvalues of the symmetric 3x3 Hessian in closed form and Frangi's
 //! tube measure. Computed in f64 because the trigonometric solution loses about half its
-//! digits where two eigenvalues meet, which is exactly a round tube's centre line.
+//! digits where two eigenvalues meet, which is exactly a round tube's centre line; written
+//! without branches or library calls (selects and the polynomials of [`super::approx`]) so
+//! that a loop over a row of voxels vectorises.
 
-/// √3
-const SQRT_3: f64 = 1.732_050_807_568_877_2;
+use super::approx::{acos, cos_sin_small, exp_neg};
 
 /// A symmetric 3x3 matrix as its six distinct elements `[kk, jj, ii, kj, ki, ji]`.
 pub type Sym3 = [f64; 6];
+
+/// √3
+const SQRT_3: f64 = 1.732_050_807_568_877_2;
 
 /// Squared Frobenius norm of the matrix: the sum of its squared eigenvalues (Frangi's S²).
 #[inline(always)]
@@ -23,77 +27,71 @@ pub fn eigenvalues_by_magnitude(h: &Sym3) -> [f64; 3] {
     let (a, b, c) = (a - q, b - q, c - q);
     let p2 = a * a + b * b + c * c + 2.0 * (d * d + e * e + f * f);
     let p = (p2 / 6.0).sqrt();
-    // B = (A - qI) / p has eigenvalues 2cos(φ + 2πn/3); det(B)/2 = cos(3φ).
-    let inv = if p > 0.0 { 1.0 / p } else { 1.0 };
+    // B = (A - qI) / p has eigenvalues 2cos(φ + 2πn/3); det(B)/2 = cos(3φ). A zero p leaves
+    // B zero whatever the finite divisor.
+    let inv = 1.0 / p.max(f64::MIN_POSITIVE);
     let (a, b, c, d, e, f) = (a * inv, b * inv, c * inv, d * inv, e * inv, f * inv);
     let det = a * (b * c - f * f) - d * (d * c - f * e) + e * (d * f - b * e);
     let r = (0.5 * det).clamp(-1.0, 1.0);
-    let phi = r.acos() / 3.0;
-    // cos(φ + 2π/3) = -(cos φ + √3 sin φ) / 2, with sin φ >= 0 for φ in [0, π/3].
-    let cos = phi.cos();
-    let sin = (1.0 - cos * cos).max(0.0).sqrt();
+    // φ in [0, π/3]; cos(φ + 2π/3) = -(cos φ + √3 sin φ) / 2.
+    let (cos, sin) = cos_sin_small(acos(r) / 3.0);
     let largest = q + 2.0 * p * cos;
     let smallest = q - p * (cos + SQRT_3 * sin);
     let middle = 3.0 * q - largest - smallest;
     sort_by_magnitude([smallest, middle, largest])
 }
 
+/// Three compare-exchanges written as selects.
 #[inline(always)]
-fn sort_by_magnitude(mut l: [f64; 3]) -> [f64; 3] {
-    if l[0].abs() > l[1].abs() {
-        l.swap(0, 1);
-    }
-    if l[1].abs() > l[2].abs() {
-        l.swap(1, 2);
-    }
-    if l[0].abs() > l[1].abs() {
-        l.swap(0, 1);
-    }
-    l
+fn sort_by_magnitude(l: [f64; 3]) -> [f64; 3] {
+    let swap = |x: f64, y: f64| if x.abs() > y.abs() { (y, x) } else { (x, y) };
+    let (a, b) = swap(l[0], l[1]);
+    let (b, c) = swap(b, l[2]);
+    let (a, b) = swap(a, b);
+    [a, b, c]
 }
 
 /// Frangi's measure split into the part that depends on the eigenvalue ratios only and the
 /// structure term that needs `c`, so that `c` can be derived from the data after one pass.
 #[derive(Debug, Clone, Copy)]
 pub struct Frangi {
-    /// 2α²
-    two_alpha2: f64,
-    /// 2β²
-    two_beta2: f64,
+    /// 1 / 2α²
+    plate: f64,
+    /// 1 / 2β²
+    blob: f64,
 }
 
 impl Frangi {
     pub fn new(alpha: f64, beta: f64) -> Self {
-        Frangi { two_alpha2: 2.0 * alpha * alpha, two_beta2: 2.0 * beta * beta }
+        Frangi { plate: 1.0 / (2.0 * alpha * alpha), blob: 1.0 / (2.0 * beta * beta) }
     }
 
     /// `(1 - exp(-Ra²/2α²)) · exp(-Rb²/2β²)` for a bright tube (`λ2, λ3 < 0`), else 0.
     #[inline(always)]
     pub fn shape(&self, l: [f64; 3]) -> f64 {
         let [l1, l2, l3] = l;
-        if l2 >= 0.0 || l3 >= 0.0 {
-            return 0.0;
-        }
         let ra2 = (l2 / l3) * (l2 / l3);
         let rb2 = (l1 * l1) / (l2 * l3);
-        (1.0 - (-ra2 / self.two_alpha2).exp()) * (-rb2 / self.two_beta2).exp()
+        let v = (1.0 - exp_neg(ra2 * self.plate)) * exp_neg(rb2 * self.blob);
+        // Where λ2 or λ3 is not negative the ratios may be 0/0; the select drops them.
+        if l2 < 0.0 && l3 < 0.0 {
+            v
+        } else {
+            0.0
+        }
     }
 
-    /// The whole measure of a Hessian; 0 without solving for eigenvalues where the trace is
-    /// not negative (a bright tube has `λ1 + λ2 + λ3 <= |λ1| - |λ2| + λ3 < 0`).
+    /// The shape term of a Hessian.
     #[inline(always)]
     pub fn shape_of(&self, h: &Sym3) -> f64 {
-        if h[0] + h[1] + h[2] >= 0.0 {
-            return 0.0;
-        }
         self.shape(eigenvalues_by_magnitude(h))
     }
 }
 
-/// Frangi's structure term `1 - exp(-S²/2c²)`.
+/// Frangi's structure term `1 - exp(-S²/2c²)`, given `1/2c²`.
 #[inline(always)]
-pub fn structure(s2: f64, two_c2: f64) -> f64 {
-    1.0 - (-s2 / two_c2).exp()
+pub fn structure(s2: f64, inv_two_c2: f64) -> f64 {
+    1.0 - exp_neg(s2 * inv_two_c2)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! [`vesselness`] runs on the CPU and needs no libtorch; [`torch::vesselness`] is the same
 //! filter on libtorch tensors (separable `conv3d`), for running next to the model on a GPU.
 
+mod approx;
 mod cpu;
 pub mod eigen;
 pub mod kernel;
