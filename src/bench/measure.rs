@@ -67,8 +67,23 @@ pub fn result_field(stdout: &str, key: &str) -> Option<f64> {
 
 /// The peak resident memory of this process so far (VmHWM), KiB.
 pub fn own_peak_rss_kib() -> Option<u64> {
+    own_status_kib("VmHWM:")
+}
+
+/// The resident memory of this process now (VmRSS), KiB.
+pub fn own_rss_kib() -> Option<u64> {
+    own_status_kib("VmRSS:")
+}
+
+/// Resets this process's VmHWM to its current resident memory (Linux `clear_refs` 5), so that
+/// a later [`own_peak_rss_kib`] measures the peak of what follows. Returns whether it worked.
+pub fn reset_own_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn own_status_kib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn tail_of(s: &str, n: usize) -> String {
@@ -91,5 +106,6 @@ mod tests {
     #[test]
     fn own_peak_memory_is_readable() {
         assert!(own_peak_rss_kib().is_some_and(|k| k > 0));
+        assert!(own_rss_kib().is_some_and(|k| k > 0 && k <= own_peak_rss_kib().unwrap_or(0)));
     }
 }

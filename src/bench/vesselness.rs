@@ -1,10 +1,11 @@
 //! `pavseg bench vesselness`: our CPU vesselness filter against SimpleITK's multi-scale
 //! Hessian objectness (anchors/vesselness_sitk.py) on the same volume, same scales and the
 //! same number of threads. Each runs in its own process under GNU time, so both peak memories
-//! are whole-process peak RSS measured the same way (loading the input included); our process
-//! also reports its peak before the filter, to show what the filter itself adds.
+//! are whole-process peak RSS measured the same way (loading the input and, for us, libtorch's
+//! start-up included); our process also resets its peak just before the filter and reports
+//! what the filter itself adds above the loaded input.
 
-use super::measure::{measure, own_peak_rss_kib, result_field, MeasureError, Measured};
+use super::measure::{measure, own_peak_rss_kib, own_rss_kib, reset_own_peak_rss, result_field, MeasureError, Measured};
 use crate::geometry::Geometry;
 use crate::io::nifti::{self, NiftiError};
 use crate::phantom::{self, PhantomParams, PhantomWriteError};
@@ -71,8 +72,11 @@ pub struct ToolResult {
 pub struct Report {
     pub input: PathBuf,
     pub ours: ToolResult,
-    /// Our peak RSS before the filter ran (input loaded), KiB.
-    pub ours_before_filter_kib: u64,
+    /// Our peak resident memory during the filter above what was resident before it (the
+    /// input loaded), KiB; `None` where the kernel could not reset the peak.
+    pub ours_filter_extra_kib: Option<u64>,
+    /// Voxels of the input.
+    pub voxels: Option<u64>,
     pub sitk: ToolResult,
 }
 
@@ -98,28 +102,31 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     let mut args = vec!["bench".into(), "vesselness-worker".into(), "--input".into(), path_arg(&input), "--scales-mm".into()];
     args.extend(scales.iter().cloned());
     let ours = measure(&o.exe, &args, &[("RAYON_NUM_THREADS", threads.clone())])?;
-    let (ours, before) = tool_result(&o.exe, &ours)?;
+    let (ours, extra) = tool_result(&o.exe, &ours)?;
 
     let mut args = vec![path_arg(&script), path_arg(&input), "--sigmas-mm".into()];
     args.extend(scales);
     args.extend(["--threads".into(), threads.clone()]);
     let sitk = measure(&o.python, &args, &[("OMP_NUM_THREADS", threads)])?;
     let (sitk, _) = tool_result(&o.python, &sitk)?;
-    Ok(Report { input, ours, ours_before_filter_kib: before.unwrap_or(0), sitk })
+    let (ours_filter_extra_kib, voxels) = (extra.map(|e| e.0), extra.map(|e| e.1));
+    Ok(Report { input, ours, ours_filter_extra_kib, voxels, sitk })
 }
 
 fn path_arg(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-fn tool_result(program: &Path, m: &Measured) -> Result<(ToolResult, Option<u64>), BenchError> {
+/// One tool's numbers, and for our worker the filter's own extra peak (KiB) and the voxel count.
+fn tool_result(program: &Path, m: &Measured) -> Result<(ToolResult, Option<(u64, u64)>), BenchError> {
     let filter_s = result_field(&m.stdout, "filter").ok_or_else(|| MeasureError::ReadOutput {
         program: program.to_path_buf(),
         what: "RESULT line with filter=",
         tail: m.stdout.clone(),
     })?;
-    let before = result_field(&m.stdout, "peak_before_filter_kib").map(|v| v as u64);
-    Ok((ToolResult { filter_s, peak_rss_kib: m.peak_rss_kib, process_wall_s: m.wall_s }, before))
+    let extra = result_field(&m.stdout, "filter_peak_extra_kib").filter(|v| *v >= 0.0).map(|v| v as u64);
+    let voxels = result_field(&m.stdout, "voxels").map(|v| v as u64);
+    Ok((ToolResult { filter_s, peak_rss_kib: m.peak_rss_kib, process_wall_s: m.wall_s }, extra.zip(voxels)))
 }
 
 /// Writes the input under `work` unless it is there already; returns what to pass to both tools.
@@ -167,17 +174,20 @@ pub fn worker(input: &Path, scales_mm: &[f64]) -> Result<String, BenchError> {
     let t = Instant::now();
     let (hu, geometry) = load(input)?;
     let load_s = t.elapsed().as_secs_f64();
-    let before = own_peak_rss_kib().unwrap_or(0);
+    let reset = reset_own_peak_rss();
+    let rss_before = own_rss_kib().unwrap_or(0);
     let params = VesselnessParams { scales_mm: scales_mm.to_vec(), ..Default::default() };
     let t = Instant::now();
     let v = vesselness(hu.view(), geometry.spacing, &params)?;
     let filter_s = t.elapsed().as_secs_f64();
-    let after = own_peak_rss_kib().unwrap_or(0);
+    let peak_after = own_peak_rss_kib().unwrap_or(0);
     let [nk, nj, ni] = geometry.shape;
     let nonzero = v.iter().filter(|x| **x > 0.0).count();
     Ok(format!(
-        "RESULT pavseg filter={filter_s:.3} s load={load_s:.3} s peak_before_filter_kib={before} peak_after_filter_kib={after} \
-         shape=({ni}, {nj}, {nk}) spacing=({:.3}, {:.3}, {:.3}) threads={} nonzero={nonzero}",
+        "RESULT pavseg filter={filter_s:.3} s load={load_s:.3} s rss_before_filter_kib={rss_before} \
+         filter_peak_extra_kib={} voxels={} shape=({ni}, {nj}, {nk}) spacing=({:.3}, {:.3}, {:.3}) threads={} nonzero={nonzero}",
+        if reset { peak_after.saturating_sub(rss_before) as i64 } else { -1 },
+        nk * nj * ni,
         geometry.spacing[2],
         geometry.spacing[1],
         geometry.spacing[0],
