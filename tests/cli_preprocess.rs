@@ -14,9 +14,19 @@ fn pavseg() -> Command {
 #[test]
 fn preprocess_writes_both_channels_on_the_model_grid_for_dicom_and_nifti_input() {
     let dir = common::temp_dir("cli-preprocess");
-    let params = PhantomParams { slices: 10, rows: 32, cols: 30, pixel_spacing: 2.0, slice_spacing: 3.0, feet_first: true, ..Default::default() };
+    let params = PhantomParams {
+        slices: 10,
+        rows: 32,
+        cols: 30,
+        pixel_spacing: 2.0,
+        slice_spacing: 3.0,
+        feet_first: true,
+        ..Default::default()
+    };
     write_phantom(&generate(&params), &dir.join("phantom")).unwrap();
-    for (input, out) in [(dir.join("phantom/dicom"), dir.join("out_dicom")), (dir.join("phantom/ct.nii.gz"), dir.join("out_nifti"))] {
+    for (input, out) in
+        [(dir.join("phantom/dicom"), dir.join("out_dicom")), (dir.join("phantom/ct.nii.gz"), dir.join("out_nifti"))]
+    {
         let o = pavseg()
             .args(["preprocess", "--input"])
             .arg(&input)
@@ -42,7 +52,10 @@ fn preprocess_writes_both_channels_on_the_model_grid_for_dicom_and_nifti_input()
 
 #[test]
 fn preprocess_refuses_a_bad_window_naming_it() {
-    let o = pavseg().args(["preprocess", "--input", "/nonexistent", "--out", "/tmp/x", "--window", "300", "-700"]).output().unwrap();
+    let o = pavseg()
+        .args(["preprocess", "--input", "/nonexistent", "--out", "/tmp/x", "--window", "300", "-700"])
+        .output()
+        .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("window"));
 }
@@ -59,7 +72,9 @@ fn anchors() -> PathBuf {
 /// Python with SimpleITK: $PAVSEG_PYTHON, else the project's .venv.
 fn python() -> PathBuf {
     let p = std::env::var_os("PAVSEG_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        let venv = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+        let venv = std::env::var_os("VIRTUAL_ENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv"));
         venv.join("bin/python")
     });
     assert!(p.is_file(), "Python not found at {} (set PAVSEG_PYTHON)", p.display());
@@ -70,7 +85,21 @@ fn python() -> PathBuf {
 fn bench_vesselness_measures_both_tools_on_a_small_volume() {
     let work = common::temp_dir("cli-bench");
     let o = pavseg()
-        .args(["bench", "vesselness", "--tubes", "--slices", "20", "--rows", "40", "--cols", "36", "--tube-count", "12", "--threads", "2"])
+        .args([
+            "bench",
+            "vesselness",
+            "--tubes",
+            "--slices",
+            "20",
+            "--rows",
+            "40",
+            "--cols",
+            "36",
+            "--tube-count",
+            "12",
+            "--threads",
+            "2",
+        ])
         .arg("--work")
         .arg(&work)
         .arg("--anchors")
@@ -81,6 +110,9 @@ fn bench_vesselness_measures_both_tools_on_a_small_volume() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{stdout}{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout.contains("pavseg CPU") && stdout.contains("SimpleITK objectness") && stdout.contains("speed-up"), "{stdout}");
+    assert!(
+        stdout.contains("pavseg CPU") && stdout.contains("SimpleITK objectness") && stdout.contains("speed-up"),
+        "{stdout}"
+    );
     std::fs::remove_dir_all(&work).ok();
 }

@@ -103,7 +103,15 @@ fn outputs_of_the_wrong_shape_are_refused_with_the_grid_named() {
 #[test]
 fn prepare_gives_two_channels_on_the_canonical_grid_of_a_feet_first_series() {
     let dir = common::temp_dir("prepare");
-    let params = PhantomParams { slices: 12, rows: 40, cols: 36, pixel_spacing: 2.0, slice_spacing: 3.0, feet_first: true, ..Default::default() };
+    let params = PhantomParams {
+        slices: 12,
+        rows: 40,
+        cols: 36,
+        pixel_spacing: 2.0,
+        slice_spacing: 3.0,
+        feet_first: true,
+        ..Default::default()
+    };
     write_phantom(&generate(&params), &dir).unwrap();
     let mut files: Vec<_> = std::fs::read_dir(dir.join("dicom")).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();

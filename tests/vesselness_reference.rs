@@ -15,10 +15,12 @@ struct Golden {
 }
 
 fn golden() -> Golden {
-    let (hu, g) = nifti::read::<f32>(&fixture("vesselness/input_hu.nii.gz")).expect("golden input (fixtures/vesselness)");
+    let (hu, g) =
+        nifti::read::<f32>(&fixture("vesselness/input_hu.nii.gz")).expect("golden input (fixtures/vesselness)");
     assert_eq!(g.spacing, [1.0, 1.0, 1.0]);
     let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("vesselness/golden.json")).expect("golden.json")).expect("json");
+        serde_json::from_str(&std::fs::read_to_string(fixture("vesselness/golden.json")).expect("golden.json"))
+            .expect("json");
     let w = &meta["window_hu"];
     let window = [w[0].as_f64().unwrap() as f32, w[1].as_f64().unwrap() as f32];
     let mut image = Array3::zeros(hu.raw_dim());
@@ -38,7 +40,8 @@ fn params(scales: &[f64]) -> VesselnessParams {
 fn multiscale_agrees_with_simpleitk_objectness() {
     // SimpleITK normalises by sigma² like we do; the golden used c from golden.json.
     let g = golden();
-    let ours = vesselness(g.image.view(), [1.0; 3], &VesselnessParams { c: Some(g.c), ..params(&[1.0, 2.0, 3.0]) }).unwrap();
+    let ours =
+        vesselness(g.image.view(), [1.0; 3], &VesselnessParams { c: Some(g.c), ..params(&[1.0, 2.0, 3.0]) }).unwrap();
     let r = pearson(ours.view(), reference("sitk_multiscale").view());
     println!("pavseg vs SimpleITK, sigmas 1 2 3: r = {r:.4}");
     assert!(r >= 0.95, "r = {r}");

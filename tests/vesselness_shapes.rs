@@ -26,7 +26,15 @@ fn distance_to_line(idx: [usize; 3], spacing: [f64; 3], p: Vec3, d: Vec3) -> f64
 }
 
 /// Responses on the axis and away from it, within `central` mm of `centre` (clear of borders).
-fn on_and_off_axis(v: &Array3<f32>, spacing: [f64; 3], centre: Vec3, dir: Vec3, near: f64, far: (f64, f64), central: f64) -> (Vec<f32>, Vec<f32>) {
+fn on_and_off_axis(
+    v: &Array3<f32>,
+    spacing: [f64; 3],
+    centre: Vec3,
+    dir: Vec3,
+    near: f64,
+    far: (f64, f64),
+    central: f64,
+) -> (Vec<f32>, Vec<f32>) {
     let (mut on, mut off) = (vec![], vec![]);
     for ((k, j, i), &x) in v.indexed_iter() {
         let p: Vec3 = [k as f64 * spacing[0], j as f64 * spacing[1], i as f64 * spacing[2]];

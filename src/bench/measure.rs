@@ -51,7 +51,11 @@ pub fn measure(program: &Path, args: &[String], env: &[(&str, String)]) -> Resul
         .lines()
         .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| MeasureError::ReadOutput { program: program.to_path_buf(), what: "peak memory", tail: tail() })?;
+        .ok_or_else(|| MeasureError::ReadOutput {
+            program: program.to_path_buf(),
+            what: "peak memory",
+            tail: tail(),
+        })?;
     Ok(Measured { stdout, peak_rss_kib, wall_s })
 }
 

@@ -5,7 +5,9 @@
 //! start-up included); our process also resets its peak just before the filter and reports
 //! what the filter itself adds above the loaded input.
 
-use super::measure::{measure, own_peak_rss_kib, own_rss_kib, reset_own_peak_rss, result_field, MeasureError, Measured};
+use super::measure::{
+    measure, own_peak_rss_kib, own_rss_kib, reset_own_peak_rss, result_field, MeasureError, Measured,
+};
 use crate::geometry::Geometry;
 use crate::io::nifti::{self, NiftiError};
 use crate::phantom::{self, PhantomParams, PhantomWriteError};
@@ -99,7 +101,8 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     let scales: Vec<String> = o.scales_mm.iter().map(|s| s.to_string()).collect();
     let threads = o.threads.to_string();
 
-    let mut args = vec!["bench".into(), "vesselness-worker".into(), "--input".into(), path_arg(&input), "--scales-mm".into()];
+    let mut args =
+        vec!["bench".into(), "vesselness-worker".into(), "--input".into(), path_arg(&input), "--scales-mm".into()];
     args.extend(scales.iter().cloned());
     let ours = measure(&o.exe, &args, &[("RAYON_NUM_THREADS", threads.clone())])?;
     let (ours, extra) = tool_result(&o.exe, &ours)?;
@@ -131,7 +134,10 @@ fn tool_result(program: &Path, m: &Measured) -> Result<(ToolResult, Option<(u64,
 
 /// Writes the input under `work` unless it is there already; returns what to pass to both tools.
 fn materialise(input: &Input, work: &Path) -> Result<PathBuf, BenchError> {
-    let write_err = |path: &Path, e: &dyn std::fmt::Display| BenchError::WriteInput { path: path.to_path_buf(), reason: e.to_string() };
+    let write_err = |path: &Path, e: &dyn std::fmt::Display| BenchError::WriteInput {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     match input {
         Input::Path(p) => Ok(p.clone()),
         Input::Phantom(params) => {

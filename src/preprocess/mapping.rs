@@ -93,4 +93,3 @@ fn check_shape(what: &'static str, grid: &'static str, g: &Geometry, shape: &[us
     }
     Ok(())
 }
-

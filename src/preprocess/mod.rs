@@ -27,7 +27,8 @@ pub use config::PreprocessConfig;
 pub use mapping::GridMapping;
 pub use orient::AxisMap;
 pub use prepare::{
-    prepare, prepare_grid, ModelInput, StageTimings, VesselnessBackend, CHANNEL_CT, CHANNEL_VESSELNESS, MAX_MODEL_VOXELS,
+    prepare, prepare_grid, ModelInput, StageTimings, VesselnessBackend, CHANNEL_CT, CHANNEL_VESSELNESS,
+    MAX_MODEL_VOXELS,
 };
 pub use vesselness::{VesselnessError, VesselnessParams};
 pub use window::window_into;

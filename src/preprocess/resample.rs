@@ -76,7 +76,11 @@ pub fn sampling(from: &Geometry, to: &Geometry) -> Result<[AxisSampling; 3], Pre
         return Err(PreprocessError::CheckGrids { reason: "axis directions differ".into() });
     }
     let offset = from.lps_to_index(to.origin);
-    Ok(std::array::from_fn(|a| AxisSampling { len: to.shape[a], offset: offset[a], step: to.spacing[a] / from.spacing[a] }))
+    Ok(std::array::from_fn(|a| AxisSampling {
+        len: to.shape[a],
+        offset: offset[a],
+        step: to.spacing[a] / from.spacing[a],
+    }))
 }
 
 /// Trilinear resampling, as three linear passes (k, then j, then i); an axis whose sampling
@@ -99,7 +103,10 @@ fn linear_along(input: ArrayView3<'_, f32>, axis: Axis, s: &AxisSampling) -> Arr
     let mut shape = [input.shape()[0], input.shape()[1], input.shape()[2]];
     shape[axis.index()] = s.len;
     let mut out = Array3::<f32>::zeros(shape);
-    let mix = |o: ndarray::ArrayViewMut1<'_, f32>, a: ndarray::ArrayView1<'_, f32>, b: ndarray::ArrayView1<'_, f32>, w: f32| {
+    let mix = |o: ndarray::ArrayViewMut1<'_, f32>,
+               a: ndarray::ArrayView1<'_, f32>,
+               b: ndarray::ArrayView1<'_, f32>,
+               w: f32| {
         if w == 0.0 {
             Zip::from(o).and(a).for_each(|o, &a| *o = a);
         } else {
@@ -133,7 +140,10 @@ fn linear_along(input: ArrayView3<'_, f32>, axis: Axis, s: &AxisSampling) -> Arr
 }
 
 /// Nearest-neighbour resampling (for label maps).
-pub fn resample_nearest<T: Copy + Send + Sync + Default>(input: ArrayView3<'_, T>, axes: &[AxisSampling; 3]) -> Array3<T> {
+pub fn resample_nearest<T: Copy + Send + Sync + Default>(
+    input: ArrayView3<'_, T>,
+    axes: &[AxisSampling; 3],
+) -> Array3<T> {
     let mut out = Array3::<T>::from_elem((axes[0].len, axes[1].len, axes[2].len), T::default());
     if input.is_empty() {
         return out;

@@ -94,7 +94,8 @@ mod tests {
 
     #[test]
     fn acos_matches_the_standard_library() {
-        let worst = (0..=200_000).map(|n| -1.0 + n as f64 / 100_000.0).map(|x| (acos(x) - x.acos()).abs()).fold(0.0, f64::max);
+        let worst =
+            (0..=200_000).map(|n| -1.0 + n as f64 / 100_000.0).map(|x| (acos(x) - x.acos()).abs()).fold(0.0, f64::max);
         assert!(worst < 2e-9, "{worst}");
     }
 

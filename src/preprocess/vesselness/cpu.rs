@@ -42,7 +42,9 @@ pub fn vesselness(
             let max_s2 = first_scale(input, dims, &kernels, &frangi, slice_mut(&mut out)?, slice_mut(&mut s2)?);
             let c = derived_c(max_s2 as f64);
             let inv_two_c2 = 1.0 / (2.0 * c * c);
-            Zip::from(&mut out).and(&s2).par_for_each(|v, &s| *v = (*v as f64 * structure(s as f64, inv_two_c2)) as f32);
+            Zip::from(&mut out)
+                .and(&s2)
+                .par_for_each(|v, &s| *v = (*v as f64 * structure(s as f64, inv_two_c2)) as f32);
             inv_two_c2
         }
     };
@@ -123,8 +125,8 @@ impl RowSink for FirstScale<'_> {
         let a_row = &mut self.shape[j * n..][..n];
         let s_row = &mut self.s2[j * n..][..n];
         let h = rows(h, n);
-        for x in 0..n {
-            s_row[x] = frobenius2(&hessian_at(&h, x)) as f32;
+        for (x, s) in s_row.iter_mut().enumerate() {
+            *s = frobenius2(&hessian_at(&h, x)) as f32;
         }
         for x0 in (0..n).step_by(BLOCK) {
             let len = BLOCK.min(n - x0);
@@ -294,7 +296,14 @@ fn filter_plane_impl<const FMA: bool>(
 
 /// Plane `k` correlated along `k` with the three kernels, chunk by chunk.
 #[inline(always)]
-fn filter_k<const FMA: bool>(input: &[f32], plane: usize, nk: usize, k: usize, kern: &AxisKernels, p: &mut [Vec<f32>; 3]) {
+fn filter_k<const FMA: bool>(
+    input: &[f32],
+    plane: usize,
+    nk: usize,
+    k: usize,
+    kern: &AxisKernels,
+    p: &mut [Vec<f32>; 3],
+) {
     let [g0, g1, g2] = &kern.half;
     let [p0, p1, p2] = p;
     let at = |kk: isize, x0: usize, len: usize| &input[mirror(kk, nk) * plane + x0..][..len];
@@ -324,7 +333,14 @@ fn filter_k<const FMA: bool>(input: &[f32], plane: usize, nk: usize, k: usize, k
 
 /// Row `j` of the three `k`-filtered planes correlated along `j`: the six rows `q`.
 #[inline(always)]
-fn filter_j<const FMA: bool>(p: &[Vec<f32>; 3], nj: usize, ni: usize, j: usize, kern: &AxisKernels, q: &mut [Vec<f32>; 6]) {
+fn filter_j<const FMA: bool>(
+    p: &[Vec<f32>; 3],
+    nj: usize,
+    ni: usize,
+    j: usize,
+    kern: &AxisKernels,
+    q: &mut [Vec<f32>; 6],
+) {
     let [g0, g1, g2] = &kern.half;
     fn row(pl: &[f32], jj: isize, nj: usize, ni: usize) -> &[f32] {
         &pl[mirror(jj, nj) * ni..][..ni]

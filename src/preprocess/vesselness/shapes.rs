@@ -122,7 +122,8 @@ mod tests {
         let img = render(std::slice::from_ref(&s), [11, 11, 25], [1.0; 3], 0.3);
         assert!(img[[5, 5, 10]] > 0.999 && img[[5, 9, 10]] < 1e-3 && img[[5, 5, 24]] < 1e-3);
         // Rendering only inside the bounds equals evaluating everywhere.
-        let full = Array3::from_shape_fn((11, 11, 25), |(k, j, i)| s.occupancy([k as f64, j as f64, i as f64], 0.3) as f32);
+        let full =
+            Array3::from_shape_fn((11, 11, 25), |(k, j, i)| s.occupancy([k as f64, j as f64, i as f64], 0.3) as f32);
         assert!(img.iter().zip(full.iter()).all(|(a, b)| (a - b).abs() < 2e-4));
     }
 }

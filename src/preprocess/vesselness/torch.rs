@@ -101,7 +101,9 @@ fn hessian(x: &Tensor, dims: [usize; 3], kernels: &[AxisKernels; 3]) -> Result<[
     let p = convolve(&pad(x, 2, dims[0], kk.radius)?, &wk, 1)?;
     // Along j: channel k-orders 0,0,0,1,1,2 with j-orders 0,1,2,0,1,0 (grouped).
     let kj = &kernels[1];
-    let pick = Tensor::f_from_slice(&[0i64, 0, 0, 1, 1, 2]).and_then(|t| t.f_to_device(device)).map_err(at("building indices"))?;
+    let pick = Tensor::f_from_slice(&[0i64, 0, 0, 1, 1, 2])
+        .and_then(|t| t.f_to_device(device))
+        .map_err(at("building indices"))?;
     let p6 = p.f_index_select(1, &pick).map_err(at("expanding channels"))?;
     let wj = weights(kj, &[0, 1, 2, 0, 1, 0], 1, device)?;
     let q = convolve(&pad(&p6, 3, dims[1], kj.radius)?, &wj, 6)?;
@@ -139,8 +141,21 @@ fn pad(x: &Tensor, dim: i64, n: usize, radius: usize) -> Result<Tensor> {
 
 fn convolve(x: &Tensor, w: &Tensor, groups: i64) -> Result<Tensor> {
     let none: Option<Tensor> = None;
-    x.f_internal_convolution(w, none, [1, 1, 1], [0, 0, 0], [1, 1, 1], false, [0, 0, 0], groups, false, false, true, false)
-        .map_err(at("convolving"))
+    x.f_internal_convolution(
+        w,
+        none,
+        [1, 1, 1],
+        [0, 0, 0],
+        [1, 1, 1],
+        false,
+        [0, 0, 0],
+        groups,
+        false,
+        false,
+        true,
+        false,
+    )
+    .map_err(at("convolving"))
 }
 
 /// Frangi's shape term and S² from the Hessian, by the same closed form as the CPU filter.
