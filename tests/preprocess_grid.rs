@@ -6,7 +6,9 @@ mod common;
 use ndarray::{Array3, Array4, Axis};
 use pavseg::geometry::{cross, normalize, Geometry, Vec3};
 use pavseg::phantom::{generate, write_phantom, PhantomParams};
-use pavseg::preprocess::{prepare, GridMapping, PreprocessConfig, CHANNEL_CT, CHANNEL_VESSELNESS};
+use pavseg::preprocess::{
+    prepare, prepare_grid, GridMapping, PreprocessConfig, VesselnessBackend, CHANNEL_CT, CHANNEL_VESSELNESS,
+};
 use pavseg::volume::{assemble_files, AssemblyLimits};
 
 /// Grids a scanner may produce: head-first, feet-first, flipped rows, coronal, slightly oblique.
@@ -127,5 +129,14 @@ fn prepare_gives_two_channels_on_the_canonical_grid_of_a_feet_first_series() {
     let hu_on_model = input.to_source.image_to_model(volume.hu.view()).unwrap();
     let windowed = hu_on_model.mapv(|v| (v.clamp(-700.0, 300.0) + 700.0) / 1000.0);
     assert_eq!(input.channels.index_axis(Axis(0), CHANNEL_CT), windowed);
+    // The libtorch backend gives the same channels.
+    let (on_torch, _) =
+        prepare_grid(volume.hu.view(), &volume.geometry, &cfg, VesselnessBackend::Torch(tch::Device::Cpu)).unwrap();
+    assert_eq!(on_torch.grid, input.grid);
+    let d = common::max_abs_diff(
+        on_torch.channels.index_axis(Axis(0), CHANNEL_VESSELNESS),
+        input.channels.index_axis(Axis(0), CHANNEL_VESSELNESS),
+    );
+    assert!(d <= 1e-3, "{d}");
     std::fs::remove_dir_all(&dir).ok();
 }
