@@ -26,6 +26,8 @@ pub struct Measured {
     /// Peak resident set size of the whole process, KiB.
     pub peak_rss_kib: u64,
     pub wall_s: f64,
+    /// User plus system CPU time of the whole process, seconds.
+    pub cpu_s: f64,
 }
 
 /// Runs `program args` with `env` under GNU time and returns its output and peak memory.
@@ -56,7 +58,11 @@ pub fn measure(program: &Path, args: &[String], env: &[(&str, String)]) -> Resul
             what: "peak memory",
             tail: tail(),
         })?;
-    Ok(Measured { stdout, peak_rss_kib, wall_s })
+    let seconds = |key: &str| -> f64 {
+        stderr.lines().find_map(|l| l.trim().strip_prefix(key)).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0)
+    };
+    let cpu_s = seconds("User time (seconds):") + seconds("System time (seconds):");
+    Ok(Measured { stdout, peak_rss_kib, wall_s, cpu_s })
 }
 
 /// The value of `key=` in the line starting with `RESULT`, e.g. `filter` in `filter=1.23 s`.
