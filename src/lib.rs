@@ -5,6 +5,7 @@
 //! segmentation → delivery. Each stage has a synchronous core; the node calls it from async
 //! code through `spawn_blocking`.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod dimse;
@@ -13,6 +14,7 @@ pub mod io;
 pub mod node;
 pub mod phantom;
 pub mod scu;
+pub mod seg;
 pub mod spool;
 pub mod uid;
 pub mod volume;

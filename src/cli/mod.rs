@@ -1,6 +1,8 @@
 //! The `pavseg` command line: one file per subcommand, each a thin shell over the library.
 
+mod bench;
 mod phantom;
+mod seg_from_labels;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,6 +18,11 @@ pub struct Cli {
 pub enum Command {
     /// Generate a synthetic chest CT phantom with artery/vein ground truth.
     Phantom(phantom::Args),
+    /// Write a DICOM-SEG (plus NIfTI and PNG preview) from a CT series and a label map on its grid.
+    SegFromLabels(seg_from_labels::Args),
+    /// Benchmarks against the reference tools (ratios in the same run).
+    #[command(subcommand)]
+    Bench(bench::Bench),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit
@@ -25,6 +32,8 @@ pub fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Phantom(args) => phantom::run(args),
+        Command::SegFromLabels(args) => seg_from_labels::run(args),
+        Command::Bench(b) => bench::run(b),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,93 @@
+//! `pavseg bench <name>`: benchmarks against the reference tools, reported as ratios.
+
+use crate::bench;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Bench {
+    /// DICOM-SEG build + write against highdicom and dcmqi (512x512x300, two segments).
+    Seg(SegArgs),
+    /// One SEG build + write in this process (the pavseg side of `bench seg`).
+    SegWrite(SegWriteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SegArgs {
+    /// Folder of the reference scripts (seg_highdicom.py, seg_dcmqi.sh).
+    #[arg(long, default_value_os_t = default_anchors())]
+    pub anchors: PathBuf,
+    /// Scratch folder (default: a new folder under the system temp dir, removed afterwards).
+    #[arg(long)]
+    pub work: Option<PathBuf>,
+    #[arg(long, default_value_t = 300)]
+    pub slices: usize,
+    #[arg(long, default_value_t = 512)]
+    pub rows: usize,
+    #[arg(long, default_value_t = 512)]
+    pub cols: usize,
+    /// Runs per tool (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    #[arg(long)]
+    pub keep_empty_frames: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SegWriteArgs {
+    #[arg(long)]
+    pub dicom: PathBuf,
+    #[arg(long)]
+    pub labels: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub keep_empty_frames: bool,
+}
+
+/// `../shared/anchors` relative to the repository root, where CI keeps the reference scripts.
+fn default_anchors() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors")
+}
+
+pub fn run(b: Bench) -> anyhow::Result<()> {
+    match b {
+        Bench::Seg(a) => seg(a),
+        Bench::SegWrite(a) => {
+            let w = bench::seg::write_once(&a.dicom, &a.labels, &a.out, a.keep_empty_frames)?;
+            println!(
+                "RESULT pavseg build+write={:.4} s build={:.4} s write={:.4} s read={:.3} s frames={} bytes={}",
+                w.build_seconds + w.write_seconds,
+                w.build_seconds,
+                w.write_seconds,
+                w.read_seconds,
+                w.frames,
+                w.bytes
+            );
+            Ok(())
+        }
+    }
+}
+
+fn seg(a: SegArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.slices >= 2 && a.rows >= 16 && a.cols >= 16, "at least 2 slices of 16 x 16 pixels");
+    let (work, temporary) = match a.work {
+        Some(w) => (w, false),
+        None => (std::env::temp_dir().join(format!("pavseg-bench-seg-{}", std::process::id())), true),
+    };
+    let params = bench::seg::SegBenchParams {
+        anchors: a.anchors,
+        work: work.clone(),
+        slices: a.slices,
+        rows: a.rows,
+        cols: a.cols,
+        repeat: a.repeat,
+        keep_empty_frames: a.keep_empty_frames,
+        exe: std::env::current_exe()?,
+    };
+    let result = bench::seg::run(&params);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    println!("{}", result?);
+    Ok(())
+}
