@@ -124,7 +124,7 @@ impl Default for SegConfig {
             instance_number: 1,
             content_label: "PULMONARY_AV".into(),
             content_description: "Pulmonary arteries and veins, automatic segmentation".into(),
-            content_creator_name: "PAVSEG".into(),
+            content_creator_name: "PAVSEG^".into(),
             manufacturer: "pavseg".into(),
             manufacturer_model_name: "pavseg".into(),
             device_serial_number: "0".into(),

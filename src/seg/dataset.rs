@@ -159,7 +159,7 @@ fn segment_items(config: &SegConfig, tracking_uids: &[String]) -> Vec<Obj> {
             put_seq(&mut item, tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE, vec![code_item(&s.category)]);
             put_seq(&mut item, tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE, vec![code_item(&s.property_type)]);
             put_us(&mut item, tags::RECOMMENDED_DISPLAY_CIE_LAB_VALUE, &colors[n]);
-            put_str(&mut item, tags::TRACKING_ID, VR::LO, s.tracking_id.as_str());
+            put_str(&mut item, tags::TRACKING_ID, VR::UT, s.tracking_id.as_str());
             put_str(&mut item, tags::TRACKING_UID, VR::UI, tracking_uids[n].as_str());
             item
         })

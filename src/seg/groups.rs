@@ -57,6 +57,8 @@ pub(crate) fn per_frame(frames: &[FrameRef], geometry: &Geometry, source: &Serie
             put_str(&mut src, tags::REFERENCED_SOP_CLASS_UID, VR::UI, image.sop_class_uid.as_str());
             put_str(&mut src, tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, image.sop_instance_uid.as_str());
             put_seq(&mut src, tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE, vec![purpose.clone()]);
+            // Same pixel grid as the source image: readers may index the SEG by source image.
+            put_str(&mut src, tags::SPATIAL_LOCATIONS_PRESERVED, VR::CS, "YES");
             let mut derivation_item = Obj::new_empty();
             put_seq(&mut derivation_item, tags::DERIVATION_CODE_SEQUENCE, vec![derivation.clone()]);
             put_seq(&mut derivation_item, tags::SOURCE_IMAGE_SEQUENCE, vec![src]);

@@ -76,7 +76,14 @@ pub fn dciodvfy(path: &Path) -> (Vec<String>, Vec<String>) {
         panic!("cannot run {exe} ({e}); install Debian's dicom3tools or set PAVSEG_DCIODVFY")
     });
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    let pick = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).map(str::to_string).collect::<Vec<_>>();
+    // Messages look like "Error - ..." or "(0x0062,0x0020) UT Tracking ID  - Warning - ...".
+    let pick = |kind: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{kind} -")) || l.contains(&format!(" - {kind} -")))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert!(out.status.success() || !text.is_empty(), "{exe} failed without output");
     (pick("Error"), pick("Warning"))
 }
 
