@@ -7,7 +7,6 @@
 //! headers and the NIfTI mask as the reference tools do, then builds and writes the SEG.
 
 use super::tools::{self, ToolError};
-use crate::geometry::Geometry;
 use crate::io::nifti;
 use crate::phantom::{self, PhantomParams};
 use crate::seg::{self, SegConfig, SegIdentity};
@@ -21,8 +20,10 @@ use std::time::Instant;
 pub enum SegBenchError {
     #[error("cannot write the benchmark phantom: {0}")]
     WritePhantom(#[from] phantom::PhantomWriteError),
-    #[error("cannot write or read the benchmark mask: {0}")]
-    Mask(#[from] nifti::NiftiError),
+    #[error("cannot write the benchmark mask: {0}")]
+    WriteMask(#[from] nifti::NiftiError),
+    #[error("cannot read the benchmark mask: {0}")]
+    ReadMask(#[from] seg::LabelNiftiError),
     #[error("cannot read the CT series {dir}: {reason}")]
     ReadSeries { dir: PathBuf, reason: String },
     #[error("{0}")]
@@ -245,7 +246,7 @@ pub fn write_once(dicom_dir: &Path, labels: &Path, out: &Path, keep_empty_frames
     files.sort();
     let (geometry, source) = assemble_headers(&files, &AssemblyLimits::default())
         .map_err(|e| SegBenchError::ReadSeries { dir: dicom_dir.to_path_buf(), reason: e.to_string() })?;
-    let (mask, mask_grid): (Array3<u8>, Geometry) = nifti::read(labels)?;
+    let (mask, mask_grid) = seg::read_label_nifti(labels)?;
     seg::check_same_grid(&mask_grid, &geometry)?;
     let read_seconds = t.elapsed().as_secs_f64();
     let config = SegConfig { keep_empty_frames, ..SegConfig::default() };

@@ -1,7 +1,6 @@
 //! `pavseg seg-from-labels`: the SEG stage on its own, from a CT series and a NIfTI label map
 //! on that series' grid (the offline pipeline without preprocessing and the network).
 
-use crate::io::nifti;
 use crate::seg::{self, SegConfig, SegIdentity};
 use crate::volume::{assemble_files, AssemblyLimits};
 use anyhow::Context;
@@ -71,7 +70,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let volume = assemble_files(&files, &AssemblyLimits::default())
         .with_context(|| format!("assembling the CT series in {}", a.dicom.display()))?;
     let (labels, label_grid) =
-        nifti::read::<u8>(&a.labels).with_context(|| format!("reading label map {}", a.labels.display()))?;
+        seg::read_label_nifti(&a.labels).with_context(|| format!("reading label map {}", a.labels.display()))?;
     seg::check_same_grid(&label_grid, &volume.geometry)
         .with_context(|| format!("{} is not on the grid of the CT series in {}", a.labels.display(), a.dicom.display()))?;
     let t_read = t.elapsed().as_secs_f64();

@@ -7,8 +7,6 @@ use super::segmentation::Segmentation;
 use super::{dataset, groups, pack, SegIdentity};
 use crate::geometry::Geometry;
 use crate::volume::SeriesRef;
-use dicom_core::value::PrimitiveValue;
-use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::FileMetaTableBuilder;
 use ndarray::ArrayView3;
@@ -81,14 +79,15 @@ pub fn build(
     let flat = labels.as_slice().unwrap_or_default();
     let planes: Vec<&[u8]> = flat.chunks_exact(nj * ni).collect();
 
-    let present = pack::label_presence(&planes);
+    let summaries = pack::summarize_planes(&planes);
+    let present: Vec<[bool; 256]> = summaries.iter().map(|s| s.present).collect();
     let frames = plan_frames(&present, config)?;
     let frame_values: Vec<(usize, u8)> = frames
         .iter()
         .map(|f| (f.slice, config.segments[f.segment_number as usize - 1].label_value))
         .collect();
     let (pixel_data, per_frame) = rayon::join(
-        || pack::pack_frames(&planes, &frame_values, nj * ni),
+        || pack::pack_frames(&planes, &summaries, &frame_values, nj * ni),
         || groups::per_frame(&frames, geometry, source),
     );
 
@@ -97,7 +96,8 @@ pub fn build(
     groups::put_groups(&mut obj, groups::shared(geometry, source), per_frame);
     put_us(&mut obj, tags::ROWS, &[nj as u16]);
     put_us(&mut obj, tags::COLUMNS, &[ni as u16]);
-    obj.put(DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(pixel_data)));
+    // PixelData (the highest tag) stays beside the data set; see `Segmentation`.
+    debug_assert!(obj.iter().all(|e| e.header().tag < tags::PIXEL_DATA));
 
     let meta = FileMetaTableBuilder::new()
         .media_storage_sop_class_uid(uids::SEGMENTATION_STORAGE)
@@ -111,6 +111,7 @@ pub fn build(
     })?;
     Ok(Segmentation {
         object,
+        pixel_data,
         frames,
         series_instance_uid: identity.series_instance_uid.clone(),
         sop_instance_uid: identity.sop_instance_uid.clone(),
