@@ -29,7 +29,7 @@ fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
 
 /// (position, referenced SOP instance, segment) of every frame.
 fn frame_refs(seg: &Segmentation) -> Vec<(Vec<f64>, String, u16)> {
-    let per_frame = seg.object().get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).unwrap().items().unwrap();
+    let per_frame = seg.header().get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).unwrap().items().unwrap();
     per_frame
         .iter()
         .map(|f| {
@@ -86,7 +86,8 @@ fn check_orientation(name: &str, geometry: Geometry, feet_first: bool) {
     }
     // Frames go segment by segment, along the slice normal within a segment.
     for w in refs.windows(2) {
-        let along = |p: &Vec<f64>| p[0] * geometry.slice_dir[0] + p[1] * geometry.slice_dir[1] + p[2] * geometry.slice_dir[2];
+        let along =
+            |p: &Vec<f64>| p[0] * geometry.slice_dir[0] + p[1] * geometry.slice_dir[1] + p[2] * geometry.slice_dir[2];
         assert!(w[0].2 < w[1].2 || (w[0].2 == w[1].2 && along(&w[0].0) < along(&w[1].0)), "{name}: frame order");
     }
     let path = dir.join("seg.dcm");

@@ -29,7 +29,14 @@ fn assert_reads_back(seg: &Path, geometry: &Geometry, labels: &Array3<u8>) {
     assert_eq!(&values, labels, "label map read back differs");
 }
 
-fn check_case(name: &str, geometry: Geometry, labels: Array3<u8>, feet_first: bool, extra: &[&str], frames: Option<usize>) {
+fn check_case(
+    name: &str,
+    geometry: Geometry,
+    labels: Array3<u8>,
+    feet_first: bool,
+    extra: &[&str],
+    frames: Option<usize>,
+) {
     let dir = scratch(name);
     let files = write_case(&dir, &geometry, labels.clone(), feet_first);
     let out = seg_from_labels(&files, &dir.join("out"), extra);
@@ -42,10 +49,7 @@ fn check_case(name: &str, geometry: Geometry, labels: Array3<u8>, feet_first: bo
 }
 
 fn non_empty_frames(labels: &Array3<u8>) -> usize {
-    labels
-        .outer_iter()
-        .map(|p| p.iter().any(|&v| v == 1) as usize + p.iter().any(|&v| v == 2) as usize)
-        .sum()
+    labels.outer_iter().map(|p| p.iter().any(|&v| v == 1) as usize + p.iter().any(|&v| v == 2) as usize).sum()
 }
 
 #[test]

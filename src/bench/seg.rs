@@ -65,10 +65,18 @@ pub struct ToolTiming {
     pub tool: &'static str,
     /// What `seconds` measures.
     pub measure: &'static str,
+    /// The tool's own timing of building and writing the SEG (dcmqi: its whole run).
     pub seconds: Vec<f64>,
-    /// Whole-process wall time (pavseg only; dcmqi's `seconds` already are).
+    /// Wall time of the whole process, taken here around it.
     pub process_seconds: Vec<f64>,
+    /// Peak resident memory of the whole process (KiB).
     pub peak_kb: Vec<u64>,
+    /// Peak resident memory of the same program doing nothing (start-up and libraries: pavseg
+    /// `--version`, Python importing the script's modules, dcmqi `--version`).
+    pub idle_kb: u64,
+    /// pavseg only: peak above the resident memory before the work, measured in its process
+    /// (libtorch's start-up peak would hide it in `peak - idle`).
+    pub work_kb: Vec<u64>,
     pub bytes: u64,
     pub frames: Option<usize>,
 }
@@ -84,14 +92,39 @@ fn median(v: &[f64]) -> f64 {
 }
 
 impl ToolTiming {
+    fn new(tool: &'static str, measure: &'static str) -> Self {
+        ToolTiming {
+            tool,
+            measure,
+            seconds: vec![],
+            process_seconds: vec![],
+            peak_kb: vec![],
+            idle_kb: 0,
+            work_kb: vec![],
+            bytes: 0,
+            frames: None,
+        }
+    }
     pub fn median_seconds(&self) -> f64 {
         median(&self.seconds)
     }
     pub fn median_process_seconds(&self) -> f64 {
         median(&self.process_seconds)
     }
+    /// Largest peak over the runs, MiB.
     pub fn peak_mb(&self) -> f64 {
         self.peak_kb.iter().copied().max().unwrap_or(0) as f64 / 1024.0
+    }
+    pub fn idle_mb(&self) -> f64 {
+        self.idle_kb as f64 / 1024.0
+    }
+    /// The memory the SEG work itself took, MiB: measured in-process where available (pavseg),
+    /// else the peak above the idle footprint.
+    pub fn work_mb(&self) -> f64 {
+        match self.work_kb.iter().copied().max() {
+            Some(kb) => kb as f64 / 1024.0,
+            None => (self.peak_mb() - self.idle_mb()).max(0.0),
+        }
     }
 }
 
@@ -116,40 +149,46 @@ impl std::fmt::Display for SegBenchReport {
             self.mask_source,
             self.pavseg.seconds.len()
         )?;
-        writeln!(f, "{:<10} {:<22} {:>9} {:>11} {:>10} {:>12}", "tool", "measure", "time s", "process s", "peak MB", "bytes")?;
+        writeln!(
+            f,
+            "{:<10} {:<24} {:>8} {:>10} {:>8} {:>8} {:>8} {:>10} {:>7}",
+            "tool", "measure", "time s", "process s", "peak MB", "idle MB", "work MB", "bytes", "frames"
+        )?;
         for t in [&self.pavseg, &self.highdicom, &self.dcmqi] {
-            let process = if t.process_seconds.is_empty() { "-".into() } else { format!("{:.3}", t.median_process_seconds()) };
             writeln!(
                 f,
-                "{:<10} {:<22} {:>9.3} {:>11} {:>10.1} {:>12}",
+                "{:<10} {:<24} {:>8.3} {:>10.3} {:>8.1} {:>8.1} {:>8.1} {:>10} {:>7}",
                 t.tool,
                 t.measure,
                 t.median_seconds(),
-                process,
+                t.median_process_seconds(),
                 t.peak_mb(),
-                t.bytes
+                t.idle_mb(),
+                t.work_mb(),
+                t.bytes,
+                t.frames.map(|n| n.to_string()).unwrap_or_else(|| "-".into())
             )?;
         }
-        let p = self.pavseg.median_seconds();
-        let pp = self.pavseg.median_process_seconds();
+        let (p, hd, qi) = (&self.pavseg, &self.highdicom, &self.dcmqi);
         write!(
             f,
-            "RESULT seg pavseg_build_write={:.4} s pavseg_process={:.3} s pavseg_peak_mb={:.1} \
-             highdicom_construct_write={:.3} s highdicom_peak_mb={:.1} dcmqi_wall={:.3} s dcmqi_peak_mb={:.1} \
-             speedup_vs_highdicom={:.1}x speedup_vs_dcmqi={:.1}x process_speedup_vs_dcmqi={:.1}x \
-             memory_vs_highdicom={:.2} memory_vs_dcmqi={:.2}",
-            p,
-            pp,
-            self.pavseg.peak_mb(),
-            self.highdicom.median_seconds(),
-            self.highdicom.peak_mb(),
-            self.dcmqi.median_seconds(),
-            self.dcmqi.peak_mb(),
-            self.highdicom.median_seconds() / p,
-            self.dcmqi.median_seconds() / p,
-            self.dcmqi.median_seconds() / pp,
-            self.pavseg.peak_mb() / self.highdicom.peak_mb(),
-            self.pavseg.peak_mb() / self.dcmqi.peak_mb(),
+            "RESULT seg pavseg_build_write={:.4} s highdicom_construct_write={:.3} s dcmqi_wall={:.3} s \
+             speedup_vs_highdicom={:.1}x speedup_vs_dcmqi={:.1}x \
+             process_speedup_vs_highdicom={:.1}x process_speedup_vs_dcmqi={:.1}x \
+             peak_mb={:.0}/{:.0}/{:.0} work_mb={:.0}/{:.0}/{:.0} (pavseg/highdicom/dcmqi)",
+            p.median_seconds(),
+            hd.median_seconds(),
+            qi.median_seconds(),
+            hd.median_seconds() / p.median_seconds(),
+            qi.median_seconds() / p.median_seconds(),
+            hd.median_process_seconds() / p.median_process_seconds(),
+            qi.median_process_seconds() / p.median_process_seconds(),
+            p.peak_mb(),
+            hd.peak_mb(),
+            qi.peak_mb(),
+            p.work_mb(),
+            hd.work_mb(),
+            qi.work_mb(),
         )
     }
 }
@@ -232,11 +271,33 @@ pub struct WriteOnce {
     pub write_seconds: f64,
     pub frames: usize,
     pub bytes: u64,
+    /// Peak resident memory while reading the inputs and building and writing the SEG, above
+    /// the resident memory before (KiB); `None` where /proc does not tell.
+    pub work_kb: Option<u64>,
+}
+
+/// A `kB` field of /proc/self/status (VmRSS, VmHWM).
+fn proc_status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resets this process's peak resident memory (VmHWM) to its current resident memory, so
+/// that the peak of the work that follows can be told from the start-up's (Linux).
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 /// Reads the series headers and the mask, then builds and writes one SEG: what
 /// `pavseg bench seg-write` times in its own process.
-pub fn write_once(dicom_dir: &Path, labels: &Path, out: &Path, keep_empty_frames: bool) -> Result<WriteOnce, SegBenchError> {
+pub fn write_once(
+    dicom_dir: &Path,
+    labels: &Path,
+    out: &Path,
+    keep_empty_frames: bool,
+) -> Result<WriteOnce, SegBenchError> {
+    let rss_before = if reset_peak_rss() { proc_status_kb("VmRSS:") } else { None };
     let t = Instant::now();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dicom_dir)
         .map_err(|e| SegBenchError::ReadSeries { dir: dicom_dir.to_path_buf(), reason: e.to_string() })?
@@ -258,14 +319,21 @@ pub fn write_once(dicom_dir: &Path, labels: &Path, out: &Path, keep_empty_frames
     segmentation.write_to_file(out)?;
     let write_seconds = t.elapsed().as_secs_f64();
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
-    Ok(WriteOnce { read_seconds, build_seconds, write_seconds, frames: segmentation.frames().len(), bytes })
+    let frames = segmentation.frames().len();
+    drop((segmentation, mask));
+    let work_kb = rss_before.and_then(|before| Some(proc_status_kb("VmHWM:")?.saturating_sub(before)));
+    Ok(WriteOnce { read_seconds, build_seconds, write_seconds, frames, bytes, work_kb })
 }
 
 fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
     fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
-fn number<T: std::str::FromStr>(tool: &str, fields: &[(String, String)], key: &'static str) -> Result<T, SegBenchError> {
+fn number<T: std::str::FromStr>(
+    tool: &str,
+    fields: &[(String, String)],
+    key: &'static str,
+) -> Result<T, SegBenchError> {
     let v = field(fields, key).unwrap_or_default();
     v.parse().map_err(|_| SegBenchError::BadField { tool: tool.into(), field: key, value: v.into() })
 }
@@ -275,6 +343,17 @@ fn timed(exe: &Path, args: &[&std::ffi::OsStr]) -> Command {
     c.arg("-v").arg(exe).args(args);
     c
 }
+
+/// Peak memory of `exe args` under `/usr/bin/time -v` (the program's idle footprint).
+fn idle_kb(tool: &str, exe: &Path, args: &[&str], hint: &'static str) -> Result<u64, SegBenchError> {
+    let os: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+    let o = tools::run(tool, &mut timed(exe, &os), hint)?;
+    Ok(tools::max_rss_kb(tool, &o.stderr)?)
+}
+
+/// Python importing what seg_highdicom.py imports, and nothing else.
+const HIGHDICOM_IMPORTS: &str =
+    "import glob, os, sys, time; import highdicom, numpy, pydicom, SimpleITK; from pydicom.sr.codedict import codes";
 
 /// Runs the three writers `repeat` times each, interleaved, and collects their numbers.
 pub fn run(params: &SegBenchParams) -> Result<SegBenchReport, SegBenchError> {
@@ -290,17 +369,18 @@ pub fn run(params: &SegBenchParams) -> Result<SegBenchReport, SegBenchError> {
     let shape = [params.slices, params.rows, params.cols];
     let (dicom, labels, mask_source, non_empty) = prepare_input(&params.work, shape)?;
     let out = |name: &str| params.work.join(name);
-    let mut pav = ToolTiming {
-        tool: "pavseg",
-        measure: "build+write",
-        seconds: vec![],
-        process_seconds: vec![],
-        peak_kb: vec![],
-        bytes: 0,
-        frames: None,
-    };
-    let mut hd = ToolTiming { tool: "highdicom", measure: "construct+write", ..pav.clone() };
-    let mut qi = ToolTiming { tool: "dcmqi", measure: "itkimage2segimage wall", ..pav.clone() };
+    let py = tools::python();
+    let mut pav = ToolTiming::new("pavseg", "build+write");
+    let mut hd = ToolTiming::new("highdicom", "construct+write");
+    let mut qi = ToolTiming::new("dcmqi", "itkimage2segimage (all)");
+    pav.idle_kb = idle_kb("pavseg --version", &params.exe, &["--version"], "--exe")?;
+    hd.idle_kb = idle_kb("python (imports)", &py, &["-c", HIGHDICOM_IMPORTS], "PAVSEG_PYTHON")?;
+    qi.idle_kb = idle_kb(
+        "itkimage2segimage --version",
+        Path::new("itkimage2segimage"),
+        &["--version"],
+        "PATH (itkimage2segimage from pip dcmqi)",
+    )?;
     for _ in 0..params.repeat.max(1) {
         let pav_out = out("pavseg.dcm");
         let mut args: Vec<&std::ffi::OsStr> = vec![
@@ -324,12 +404,14 @@ pub fn run(params: &SegBenchParams) -> Result<SegBenchReport, SegBenchError> {
         pav.peak_kb.push(tools::max_rss_kb("pavseg", &o.stderr)?);
         pav.bytes = number("pavseg", &f, "bytes")?;
         pav.frames = Some(number("pavseg", &f, "frames")?);
+        pav.work_kb.push(number::<u64>("pavseg", &f, "work_kb")?);
 
         let hd_out = out("highdicom.dcm");
-        let py = tools::python();
         let args: Vec<&std::ffi::OsStr> =
             vec![highdicom_py.as_os_str(), dicom.as_os_str(), labels.as_os_str(), hd_out.as_os_str()];
+        let t = Instant::now();
         let o = tools::run("seg_highdicom.py", &mut timed(&py, &args), "PAVSEG_PYTHON")?;
+        hd.process_seconds.push(t.elapsed().as_secs_f64());
         let f = tools::result_fields("highdicom", &o.stdout)?;
         hd.seconds.push(number::<f64>("highdicom", &f, "construct+write")?);
         hd.peak_kb.push(tools::max_rss_kb("highdicom", &o.stderr)?);
@@ -341,11 +423,21 @@ pub fn run(params: &SegBenchParams) -> Result<SegBenchReport, SegBenchError> {
         cmd.arg(&dcmqi_sh).arg(&dicom).arg(&labels).arg(&qi_out);
         let o = tools::run("seg_dcmqi.sh", &mut cmd, "PATH (itkimage2segimage from pip dcmqi)")?;
         let f = tools::result_fields("dcmqi", &o.stdout)?;
-        qi.seconds.push(number::<f64>("dcmqi", &f, "wall")?);
+        let wall = number::<f64>("dcmqi", &f, "wall")?;
+        qi.seconds.push(wall);
+        qi.process_seconds.push(wall);
         qi.peak_kb.push(number::<u64>("dcmqi", &f, "maxrss_kb")?);
         qi.bytes = number("dcmqi", &f, "bytes")?;
+        qi.frames = dicom_frames(&qi_out);
     }
     Ok(SegBenchReport { shape, mask_source, non_empty_frames: non_empty, pavseg: pav, highdicom: hd, dcmqi: qi })
+}
+
+/// NumberOfFrames of a written SEG, if it can be read.
+fn dicom_frames(path: &Path) -> Option<usize> {
+    let obj =
+        dicom_object::OpenFileOptions::new().read_until(dicom_dictionary_std::tags::PIXEL_DATA).open_file(path).ok()?;
+    obj.element(dicom_dictionary_std::tags::NUMBER_OF_FRAMES).ok()?.to_int::<usize>().ok()
 }
 
 #[cfg(test)]

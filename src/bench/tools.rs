@@ -53,10 +53,11 @@ pub struct Output {
 
 /// Runs `cmd` to completion; a non-zero exit is an error that carries its stderr.
 pub fn run(tool: &str, cmd: &mut Command, hint: &'static str) -> Result<Output, ToolError> {
-    let out = cmd
-        .env("PATH", path_with_python_bin())
-        .output()
-        .map_err(|e| ToolError::Spawn { tool: tool.into(), reason: e.to_string(), hint })?;
+    let out = cmd.env("PATH", path_with_python_bin()).output().map_err(|e| ToolError::Spawn {
+        tool: tool.into(),
+        reason: e.to_string(),
+        hint,
+    })?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if !out.status.success() {
@@ -101,7 +102,8 @@ mod tests {
 
     #[test]
     fn parses_result_lines_and_time_reports() {
-        let f = result_fields("x", "noise\nRESULT highdicom construct+write=0.840 s construct=0.5 s frames=480\n").unwrap();
+        let f =
+            result_fields("x", "noise\nRESULT highdicom construct+write=0.840 s construct=0.5 s frames=480\n").unwrap();
         assert_eq!(f[0], ("construct+write".to_string(), "0.840".to_string()));
         assert_eq!(f[2], ("frames".to_string(), "480".to_string()));
         assert!(result_fields("x", "nothing").is_err());

@@ -55,13 +55,14 @@ pub fn run(b: Bench) -> anyhow::Result<()> {
         Bench::SegWrite(a) => {
             let w = bench::seg::write_once(&a.dicom, &a.labels, &a.out, a.keep_empty_frames)?;
             println!(
-                "RESULT pavseg build+write={:.4} s build={:.4} s write={:.4} s read={:.3} s frames={} bytes={}",
+                "RESULT pavseg build+write={:.4} s build={:.4} s write={:.4} s read={:.3} s frames={} bytes={} work_kb={}",
                 w.build_seconds + w.write_seconds,
                 w.build_seconds,
                 w.write_seconds,
                 w.read_seconds,
                 w.frames,
-                w.bytes
+                w.bytes,
+                w.work_kb.map(|k| k.to_string()).unwrap_or_else(|| "unknown".into())
             );
             Ok(())
         }

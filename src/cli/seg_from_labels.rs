@@ -52,7 +52,7 @@ pub(crate) fn load_config(path: Option<&Path>, uid_root: Option<&str>) -> anyhow
             &std::fs::read_to_string(p).with_context(|| format!("reading SEG configuration {}", p.display()))?,
         ))
         .extract::<SegConfig>()
-            .with_context(|| format!("reading SEG configuration {}", p.display()))?,
+        .with_context(|| format!("reading SEG configuration {}", p.display()))?,
         None => SegConfig::default(),
     };
     if let Some(root) = uid_root {
@@ -71,8 +71,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .with_context(|| format!("assembling the CT series in {}", a.dicom.display()))?;
     let (labels, label_grid) =
         seg::read_label_nifti(&a.labels).with_context(|| format!("reading label map {}", a.labels.display()))?;
-    seg::check_same_grid(&label_grid, &volume.geometry)
-        .with_context(|| format!("{} is not on the grid of the CT series in {}", a.labels.display(), a.dicom.display()))?;
+    seg::check_same_grid(&label_grid, &volume.geometry).with_context(|| {
+        format!("{} is not on the grid of the CT series in {}", a.labels.display(), a.dicom.display())
+    })?;
     let t_read = t.elapsed().as_secs_f64();
 
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;

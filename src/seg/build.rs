@@ -49,7 +49,10 @@ pub fn build(
 ) -> Result<Segmentation, BuildError> {
     config.validate()?;
     if identity.tracking_uids.len() != config.segments.len() {
-        return Err(BuildError::IdentityMismatch { tracking_uids: identity.tracking_uids.len(), segments: config.segments.len() });
+        return Err(BuildError::IdentityMismatch {
+            tracking_uids: identity.tracking_uids.len(),
+            segments: config.segments.len(),
+        });
     }
     for uid in [&identity.series_instance_uid, &identity.sop_instance_uid, &identity.dimension_organization_uid]
         .into_iter()
@@ -82,10 +85,8 @@ pub fn build(
     let summaries = pack::summarize_planes(&planes);
     let present: Vec<[bool; 256]> = summaries.iter().map(|s| s.present).collect();
     let frames = plan_frames(&present, config)?;
-    let frame_values: Vec<(usize, u8)> = frames
-        .iter()
-        .map(|f| (f.slice, config.segments[f.segment_number as usize - 1].label_value))
-        .collect();
+    let frame_values: Vec<(usize, u8)> =
+        frames.iter().map(|f| (f.slice, config.segments[f.segment_number as usize - 1].label_value)).collect();
     let (pixel_data, per_frame) = rayon::join(
         || pack::pack_frames(&planes, &summaries, &frame_values, nj * ni),
         || groups::per_frame(&frames, geometry, source),

@@ -197,9 +197,11 @@ fn check_code(field: &str, code: &Code) -> Result<(), ConfigError> {
 }
 
 fn check_uid(field: &str, uid: &str) -> Result<(), ConfigError> {
-    crate::uid::validate(uid)
-        .map(|_| ())
-        .map_err(|_| ConfigError::BadField { field: field.into(), value: uid.into(), reason: "not a valid UID" })
+    crate::uid::validate(uid).map(|_| ()).map_err(|_| ConfigError::BadField {
+        field: field.into(),
+        value: uid.into(),
+        reason: "not a valid UID",
+    })
 }
 
 impl SegConfig {

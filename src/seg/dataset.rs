@@ -183,4 +183,3 @@ fn referenced_series(source: &SeriesRef) -> Obj {
     put_seq(&mut item, tags::REFERENCED_INSTANCE_SEQUENCE, instances);
     item
 }
-

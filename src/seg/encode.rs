@@ -30,7 +30,19 @@ const UNDEFINED: u32 = 0xFFFF_FFFF;
 fn long_header(vr: VR) -> bool {
     matches!(
         vr,
-        VR::OB | VR::OD | VR::OF | VR::OL | VR::OV | VR::OW | VR::SQ | VR::SV | VR::UC | VR::UN | VR::UR | VR::UT | VR::UV
+        VR::OB
+            | VR::OD
+            | VR::OF
+            | VR::OL
+            | VR::OV
+            | VR::OW
+            | VR::SQ
+            | VR::SV
+            | VR::UC
+            | VR::UN
+            | VR::UR
+            | VR::UT
+            | VR::UV
     )
 }
 
@@ -100,7 +112,11 @@ impl Encoder {
             .and_then(|e| e.to_str().ok())
             .map(|s| s.trim_matches(|c: char| c == '\0' || c == ' ').to_string())
             .unwrap_or_default();
-        let charset = if name.is_empty() { SpecificCharacterSet::from_code("ISO_IR 6") } else { SpecificCharacterSet::from_code(&name) };
+        let charset = if name.is_empty() {
+            SpecificCharacterSet::from_code("ISO_IR 6")
+        } else {
+            SpecificCharacterSet::from_code(&name)
+        };
         Encoder { charset, charset_name: name, text: Vec::new() }
     }
 

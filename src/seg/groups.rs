@@ -1,8 +1,8 @@
 //! Multi-frame Functional Groups and Multi-frame Dimension modules: where each frame lies, which
 //! source image it was derived from and which segment it holds.
 
-use super::elements::{code_item, put_ds, put_is, put_seq, put_str, put_tags, put_ul, put_us, Obj};
 use super::config::Code;
+use super::elements::{code_item, put_ds, put_is, put_seq, put_str, put_tags, put_ul, put_us, Obj};
 use super::frames::FrameRef;
 use crate::geometry::Geometry;
 use crate::volume::SeriesRef;
@@ -112,4 +112,3 @@ pub(crate) fn put_groups(obj: &mut Obj, shared_item: Obj, per_frame_items: Vec<O
     put_seq(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, vec![shared_item]);
     put_seq(obj, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, per_frame_items);
 }
-

@@ -3,9 +3,9 @@
 
 use crate::geometry::Geometry;
 use crate::io::nifti::{self, NiftiError};
+use ::nifti::{NiftiHeader, NiftiType};
 use flate2::read::MultiGzDecoder;
 use ndarray::{Array3, ArrayView3};
-use ::nifti::{NiftiHeader, NiftiType};
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 

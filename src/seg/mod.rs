@@ -25,8 +25,8 @@ mod segmentation;
 
 pub use build::{build, BuildError};
 pub use color::{lab_to_dicom, srgb_to_dicom_lab, srgb_to_lab};
-pub use encode::EncodeError;
 pub use config::{AlgorithmConfig, Code, ConfigError, SegConfig, SegmentConfig};
+pub use encode::EncodeError;
 pub use frames::{FrameRef, UnknownLabel};
 pub use grid_check::{check_same_grid, GridMismatch};
 pub use labels_nifti::{read_label_nifti, write_label_nifti, LabelNiftiError};

@@ -124,7 +124,12 @@ pub fn pack_plane(plane: &[u8], value: u8, groups: Range<usize>, out: &mut [u8])
 
 /// Packs the frames `(plane, value)` one after another into BINARY pixel data (padded with a
 /// zero byte to even length, as DICOM values must be).
-pub fn pack_frames(planes: &[&[u8]], summaries: &[PlaneSummary], frames: &[(usize, u8)], pixels_per_frame: usize) -> Vec<u8> {
+pub fn pack_frames(
+    planes: &[&[u8]],
+    summaries: &[PlaneSummary],
+    frames: &[(usize, u8)],
+    pixels_per_frame: usize,
+) -> Vec<u8> {
     let total_bits = frames.len() * pixels_per_frame;
     let mut len = total_bits.div_ceil(8);
     len += len % 2;

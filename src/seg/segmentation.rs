@@ -99,7 +99,9 @@ impl Segmentation {
             out.extend_from_slice(b"DICM");
             self.object.meta().write(&mut out).map_err(|e| self.encode_error(e.to_string()))?;
         }
-        Encoder::for_object(&self.object).dataset(&self.object, &mut out).map_err(|e| self.encode_error(e.to_string()))?;
+        Encoder::for_object(&self.object)
+            .dataset(&self.object, &mut out)
+            .map_err(|e| self.encode_error(e.to_string()))?;
         // PixelData in explicit VR little endian: tag, `OB`, two reserved bytes, 32-bit length.
         let len = u32::try_from(self.pixel_data.len())
             .map_err(|_| self.encode_error("pixel data longer than 4 GiB cannot be encoded".into()))?;
@@ -144,7 +146,10 @@ mod tests {
             frame_of_reference_uid: "1.2.3.4.6".into(),
             modality: "CT".into(),
             images: (0..nk)
-                .map(|k| SourceImage { sop_class_uid: uids::CT_IMAGE_STORAGE.into(), sop_instance_uid: format!("1.2.3.4.5.{k}") })
+                .map(|k| SourceImage {
+                    sop_class_uid: uids::CT_IMAGE_STORAGE.into(),
+                    sop_instance_uid: format!("1.2.3.4.5.{k}"),
+                })
                 .collect(),
             header,
         }
@@ -156,7 +161,8 @@ mod tests {
     fn encoder_matches_dicom_object_byte_for_byte() {
         let g = Geometry::new([4, 6, 5], [-3.0, 2.5, 7.0], [0.0, 1.0, 0.0], [0.0, 0.0, -1.0], [1.5, 0.5, 0.75]);
         let labels = Array3::from_shape_fn((4, 6, 5), |(k, j, i)| ((k + j * i) % 3) as u8);
-        for (charset, name) in [("ISO_IR 100", "Müller^Jürgen"), ("ISO_IR 192", "Ærøskøbing^Zoë"), ("", "PLAIN^NAME")] {
+        for (charset, name) in [("ISO_IR 100", "Müller^Jürgen"), ("ISO_IR 192", "Ærøskøbing^Zoë"), ("", "PLAIN^NAME")]
+        {
             let config = SegConfig::default();
             let seg = build(labels.view(), &g, &source(4, charset, name), &config, &SegIdentity::new(&config)).unwrap();
             let mut ours = Vec::new();

@@ -72,9 +72,10 @@ pub fn seg_from_labels(files: &PhantomFiles, out: &Path, extra: &[&str]) -> Path
 /// `dciodvfy` (dicom3tools): `$PAVSEG_DCIODVFY` or on PATH.
 pub fn dciodvfy(path: &Path) -> (Vec<String>, Vec<String>) {
     let exe = std::env::var("PAVSEG_DCIODVFY").unwrap_or_else(|_| "dciodvfy".into());
-    let out = Command::new(&exe).arg(path).output().unwrap_or_else(|e| {
-        panic!("cannot run {exe} ({e}); install Debian's dicom3tools or set PAVSEG_DCIODVFY")
-    });
+    let out = Command::new(&exe)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {exe} ({e}); install Debian's dicom3tools or set PAVSEG_DCIODVFY"));
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     // Messages look like "Error - ..." or "(0x0062,0x0020) UT Tracking ID  - Warning - ...".
     let pick = |kind: &str| {
@@ -96,10 +97,9 @@ pub fn python_checks(seg: &Path, files: &PhantomFiles, work: &Path, expect_frame
     if let Some(n) = expect_frames {
         cmd.args(["--expect-frames", &n.to_string()]);
     }
-    let out = cmd
-        .env("PATH", pavseg::bench::tools::path_with_python_bin())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {} ({e}); set PAVSEG_PYTHON to the project's .venv python", python.display()));
+    let out = cmd.env("PATH", pavseg::bench::tools::path_with_python_bin()).output().unwrap_or_else(|e| {
+        panic!("cannot run {} ({e}); set PAVSEG_PYTHON to the project's .venv python", python.display())
+    });
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
