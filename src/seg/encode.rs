@@ -9,6 +9,8 @@ use super::elements::format_ds;
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
+use dicom_encoding::encode::explicit_le::ExplicitVRLittleEndianEncoder;
+use dicom_encoding::encode::Encode;
 use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
 use dicom_object::InMemDicomObject;
 
@@ -21,9 +23,6 @@ pub struct EncodeError {
     pub reason: String,
 }
 
-const ITEM: Tag = Tag(0xFFFE, 0xE000);
-const ITEM_END: Tag = Tag(0xFFFE, 0xE00D);
-const SEQUENCE_END: Tag = Tag(0xFFFE, 0xE0DD);
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 
 /// VRs whose explicit VR header has two reserved bytes and a 32-bit length.
@@ -102,6 +101,8 @@ pub struct Encoder {
     charset: Option<SpecificCharacterSet>,
     charset_name: String,
     text: Vec<u8>,
+    /// Writes item and sequence headers and delimiters.
+    delimiters: ExplicitVRLittleEndianEncoder,
 }
 
 impl Encoder {
@@ -117,7 +118,7 @@ impl Encoder {
         } else {
             SpecificCharacterSet::from_code(&name)
         };
-        Encoder { charset, charset_name: name, text: Vec::new() }
+        Encoder { charset, charset_name: name, text: Vec::new(), delimiters: ExplicitVRLittleEndianEncoder::default() }
     }
 
     /// Appends the data set `obj` (all its elements in tag order) to `out`.
@@ -128,15 +129,13 @@ impl Encoder {
                 Value::Primitive(v) => self.primitive(tag, vr, v, out)?,
                 Value::Sequence(seq) => {
                     header(out, tag, VR::SQ, UNDEFINED)?;
+                    let delimit = |e: dicom_encoding::encode::Error| EncodeError { tag, vr, reason: e.to_string() };
                     for item in seq.items() {
-                        tag_bytes(out, ITEM);
-                        out.extend_from_slice(&UNDEFINED.to_le_bytes());
+                        self.delimiters.encode_item_header(&mut *out, UNDEFINED).map_err(delimit)?;
                         self.dataset(item, out)?;
-                        tag_bytes(out, ITEM_END);
-                        out.extend_from_slice(&[0; 4]);
+                        self.delimiters.encode_item_delimiter(&mut *out).map_err(delimit)?;
                     }
-                    tag_bytes(out, SEQUENCE_END);
-                    out.extend_from_slice(&[0; 4]);
+                    self.delimiters.encode_sequence_delimiter(&mut *out).map_err(delimit)?;
                 }
                 Value::PixelSequence(_) => {
                     return Err(EncodeError { tag, vr, reason: "encapsulated pixel data is not supported".into() })
