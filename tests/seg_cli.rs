@@ -1,8 +1,8 @@
 //! `pavseg seg-from-labels` refuses inputs that would make a wrong SEG, and says why.
 
-mod common;
+mod seg_common;
 
-use common::*;
+use seg_common::*;
 use ndarray::Array3;
 use pavseg::bench::seg::synthetic_vessels;
 use std::process::Command;

@@ -2,9 +2,9 @@
 //! arrive in: each frame's position is its source slice's ImagePositionPatient, its derivation
 //! reference is that slice's SOP Instance, and the result does not change with arrival order.
 
-mod common;
+mod seg_common;
 
-use common::*;
+use seg_common::*;
 use dicom_dictionary_std::tags;
 use dicom_object::{open_file, InMemDicomObject};
 use ndarray::Array3;

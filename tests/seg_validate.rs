@@ -2,9 +2,9 @@
 //! read back to the label map they were made from, for head-first, feet-first, flipped-column
 //! and all-empty cases.
 
-mod common;
+mod seg_common;
 
-use common::*;
+use seg_common::*;
 use ndarray::Array3;
 use pavseg::bench::seg::synthetic_vessels;
 use pavseg::geometry::Geometry;
