@@ -1,6 +1,8 @@
 //! The `pavseg` command line: one file per subcommand, each a thin shell over the library.
 
 mod phantom;
+mod send;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,6 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// Generate a synthetic chest CT phantom with artery/vein ground truth.
     Phantom(phantom::Args),
+    /// Send DICOM files or folders to a peer (C-STORE SCU).
+    Send(send::Args),
+    /// Run the DICOM node.
+    Serve(serve::Args),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit
@@ -25,6 +31,8 @@ pub fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Phantom(args) => phantom::run(args),
+        Command::Send(args) => send::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
