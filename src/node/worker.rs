@@ -77,8 +77,14 @@ pub fn process_job(shared: &Shared, mut job: JobRecord) {
                 "volume assembled"
             );
             let result = serde_json::json!({ "volume": summary, "timings_s": { "assemble": assemble_s } });
-            if let Err(e) = spool.finish_job(&mut job, result) {
-                error!(error = %e, "cannot file finished job");
+            match spool.finish_job(&mut job, result) {
+                Ok(dir) => {
+                    let text = format!("{summary}\n");
+                    if let Err(e) = crate::spool::write_atomic(&spool.root().join("incoming"), &dir.join("summary.txt"), &[text.as_bytes()]) {
+                        warn!(error = %e, "cannot write summary.txt");
+                    }
+                }
+                Err(e) => error!(error = %e, "cannot file finished job"),
             }
         }
         Err(reason) => {
