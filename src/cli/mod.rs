@@ -3,6 +3,7 @@
 mod phantom;
 mod send;
 mod serve;
+mod status;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -22,6 +23,10 @@ pub enum Command {
     Send(send::Args),
     /// Run the DICOM node.
     Serve(serve::Args),
+    /// Show queue, jobs, failures and pending deliveries from the spool.
+    Status(status::StatusArgs),
+    /// Check that the running node answers C-ECHO (exit status 0), for systemd or containers.
+    Health(status::HealthArgs),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit
@@ -33,6 +38,8 @@ pub fn main() -> ExitCode {
         Command::Phantom(args) => phantom::run(args),
         Command::Send(args) => send::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Status(args) => status::status(args),
+        Command::Health(args) => status::health(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

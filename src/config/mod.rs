@@ -4,7 +4,8 @@
 mod settings;
 mod validate;
 
-pub use settings::{NodeSettings, PipelineSettings, Settings, SpoolSettings};
+pub use settings::{DeliverySettings, DestinationSettings, NodeSettings, PipelineSettings, Settings, SpoolSettings};
+pub use validate::{valid_ae_title, valid_name};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;

@@ -10,6 +10,10 @@ pub struct Settings {
     pub node: NodeSettings,
     pub spool: SpoolSettings,
     pub pipeline: PipelineSettings,
+    pub delivery: DeliverySettings,
+    /// Peers that segmentations can be sent to (fixed destinations, and senders that get
+    /// results back, matched by their calling AE title).
+    pub destinations: Vec<DestinationSettings>,
 }
 
 /// The DICOM listener.
@@ -90,4 +94,43 @@ impl Default for PipelineSettings {
             slice_spacing_tolerance: 0.05,
         }
     }
+}
+
+/// Sending segmentations out of the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// Our calling AE title when sending.
+    pub calling_ae_title: String,
+    /// Attempts per delivery before it moves to the failed-delivery folder.
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubles after each failure.
+    pub initial_backoff_seconds: f64,
+    /// Longest wait between attempts.
+    pub max_backoff_seconds: f64,
+    /// Network timeout of one attempt.
+    pub timeout_seconds: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            calling_ae_title: "PAVSEG".into(),
+            max_attempts: 10,
+            initial_backoff_seconds: 2.0,
+            max_backoff_seconds: 300.0,
+            timeout_seconds: 30,
+        }
+    }
+}
+
+/// A DICOM peer we deliver to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationSettings {
+    /// Name used in plugin routing and folder names (letters, digits, '-' and '_').
+    pub name: String,
+    pub ae_title: String,
+    pub host: String,
+    pub port: u16,
 }

@@ -48,6 +48,35 @@ impl Settings {
             "pipeline.slice_spacing_tolerance",
             || format!("{} must lie in (0, 0.5)", p.slice_spacing_tolerance),
         )?;
+        let d = &self.delivery;
+        check(valid_ae_title(&d.calling_ae_title), "delivery.calling_ae_title", || {
+            format!("{:?} is not an AE title", d.calling_ae_title)
+        })?;
+        check(d.max_attempts >= 1, "delivery.max_attempts", || "must be at least 1".into())?;
+        check(
+            d.initial_backoff_seconds > 0.0 && d.max_backoff_seconds >= d.initial_backoff_seconds,
+            "delivery.initial_backoff_seconds",
+            || "must be positive and at most delivery.max_backoff_seconds".into(),
+        )?;
+        check(d.timeout_seconds >= 1, "delivery.timeout_seconds", || "must be at least 1".into())?;
+        let mut names = std::collections::BTreeSet::new();
+        for dest in &self.destinations {
+            check(valid_name(&dest.name), "destinations.name", || {
+                format!("{:?} must be 1-32 letters, digits, '-' or '_'", dest.name)
+            })?;
+            check(names.insert(dest.name.clone()), "destinations.name", || format!("{:?} is used twice", dest.name))?;
+            check(valid_ae_title(&dest.ae_title), "destinations.ae_title", || {
+                format!("{:?} (destination {}) is not an AE title", dest.ae_title, dest.name)
+            })?;
+            check(!dest.host.is_empty() && dest.port != 0, "destinations.host", || {
+                format!("destination {} needs a host and a non-zero port", dest.name)
+            })?;
+        }
         Ok(())
     }
+}
+
+/// A name that is safe as part of a folder name.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }

@@ -8,6 +8,7 @@
 
 mod access;
 mod association;
+mod delivery;
 mod negotiation;
 mod store;
 mod tracker;
@@ -43,6 +44,8 @@ pub(crate) struct Shared {
     pub spool: Spool,
     pub tracker: Tracker,
     pub options: negotiation::Options,
+    /// Wakes the delivery worker when something new is in the outbox.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Runs the node on `listener` until `shutdown` completes, then shuts down gracefully.
@@ -60,6 +63,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
         settings: settings.clone(),
         spool,
         tracker: Tracker::default(),
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
     });
     let (job_tx, job_rx) = mpsc::channel::<JobRecord>(settings.pipeline.queue_capacity);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -67,6 +71,7 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     let recovered = recover(&shared).await?;
     let mut background = tokio::task::JoinSet::new();
     background.spawn(worker::run_workers(shared.clone(), job_rx, stop_rx.clone()));
+    background.spawn(delivery::run(shared.clone(), shared.outbox_wake.clone(), stop_rx.clone()));
     background.spawn(tracker::watch_series(shared.clone(), job_tx.clone(), recovered, stop_rx.clone()));
     drop(job_tx);
 

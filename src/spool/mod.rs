@@ -5,16 +5,22 @@
 //! - `series/<SeriesUID>/<SOPInstanceUID>.dcm` instances of series still arriving;
 //! - `jobs/<JobId>/` a complete series sealed into a job: `instances/`, `job.json`;
 //! - `done/<JobId>/` processed jobs; `rejected/<JobId>/` jobs that failed a check, with
-//!   `reason.txt`. Nothing is deleted by the pipeline.
+//!   `reason.txt`. Nothing is deleted by the pipeline;
+//! - `outbox/<JobId>__<destination>/` results waiting to be sent, `sent/` delivered ones,
+//!   `failed-delivery/` ones given up on after the configured attempts (with `reason.txt`).
 //!
 //! Every write is "write to `incoming/`, fsync, rename, fsync the folder", so a crash at any
 //! point leaves either the old state or the new one.
 
 mod durable;
 mod jobs;
+mod outbox;
+mod status;
 
 pub use durable::{fsync_dir, write_atomic};
 pub use jobs::{JobId, JobRecord, JobState};
+pub use outbox::{DeliveryRecord, DeliveryState};
+pub use status::SpoolStatus;
 
 use crate::uid::{self, UidError};
 use std::path::{Path, PathBuf};
@@ -47,7 +53,7 @@ pub struct Spool {
     min_free_bytes: u64,
 }
 
-const AREAS: [&str; 5] = ["incoming", "series", "jobs", "done", "rejected"];
+const AREAS: [&str; 8] = ["incoming", "series", "jobs", "done", "rejected", "outbox", "sent", "failed-delivery"];
 
 impl Spool {
     /// Opens (creating if needed) the spool at `root`, and removes half-written files left by
@@ -62,7 +68,9 @@ impl Spool {
         let entries = std::fs::read_dir(&incoming).map_err(|source| SpoolError::Read { path: incoming.clone(), source })?;
         for entry in entries.flatten() {
             let p = entry.path();
-            if p.extension().is_some_and(|e| e == "part") {
+            if p.extension().is_some_and(|e| e == "delivery") {
+                let _ = std::fs::remove_dir_all(&p);
+            } else if p.extension().is_some_and(|e| e == "part") {
                 tracing::warn!(file = %p.display(), "removing half-written file from an interrupted transfer");
                 let _ = std::fs::remove_file(&p);
             }
