@@ -3,6 +3,9 @@
 mod bench;
 mod phantom;
 mod seg_from_labels;
+mod send;
+mod serve;
+mod status;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -18,6 +21,14 @@ pub struct Cli {
 pub enum Command {
     /// Generate a synthetic chest CT phantom with artery/vein ground truth.
     Phantom(phantom::Args),
+    /// Send DICOM files or folders to a peer (C-STORE SCU).
+    Send(send::Args),
+    /// Run the DICOM node.
+    Serve(serve::Args),
+    /// Show queue, jobs, failures and pending deliveries from the spool.
+    Status(status::StatusArgs),
+    /// Check that the running node answers C-ECHO (exit status 0), for systemd or containers.
+    Health(status::HealthArgs),
     /// Write a DICOM-SEG (plus NIfTI and PNG preview) from a CT series and a label map on its grid.
     SegFromLabels(seg_from_labels::Args),
     /// Benchmarks against the reference tools (ratios in the same run).
@@ -32,6 +43,10 @@ pub fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Phantom(args) => phantom::run(args),
+        Command::Send(args) => send::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Status(args) => status::status(args),
+        Command::Health(args) => status::health(args),
         Command::SegFromLabels(args) => seg_from_labels::run(args),
         Command::Bench(b) => bench::run(b),
     };
