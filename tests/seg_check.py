@@ -1,12 +1,13 @@
 """Independent checks of a pavseg DICOM-SEG, driven by tests/seg_validate.rs.
 
-Usage: seg_check.py SEG.dcm CT_DIR LABELS.nii.gz WORK_DIR [--expect-frames N]
+Usage: seg_check.py SEG.dcm CT_DIR LABELS.nii.gz WORK_DIR [--expect-frames N] [--codes 1=81040000,2=...]
 
 LABELS.nii.gz is the label map the SEG was made from (0 background, segment n = value n), on the
 grid of the CT series in CT_DIR. Checks, each printed as one line:
   pydicom   reads the SEG (and every value in it) with no warning, value validation set to raise;
   codes     the segment descriptions carry SNOMED CT pulmonary artery 81040000 / pulmonary vein
-            122972007, category anatomical structure 91723000, algorithm type AUTOMATIC;
+            122972007 (or the property types given with --codes), category anatomical structure
+            91723000, algorithm type AUTOMATIC;
   highdicom segread + get_pixels_by_source_instance (source images sorted here, by pydicom, along
             the slice normal) equals LABELS voxel for voxel;
   dcmqi     segimage2itkimage converts the SEG back to the same voxels (compared in patient space);
@@ -40,6 +41,10 @@ def walk_values(ds):
 def main():
     seg_path, ct_dir, labels_path, work = sys.argv[1:5]
     expect_frames = int(sys.argv[sys.argv.index("--expect-frames") + 1]) if "--expect-frames" in sys.argv else None
+    expected = dict(EXPECTED)
+    if "--codes" in sys.argv:
+        pairs = sys.argv[sys.argv.index("--codes") + 1].split(",")
+        expected = {int(n): (code, None) for n, code in (p.split("=") for p in pairs)}
 
     pydicom.config.settings.reading_validation_mode = pydicom.config.RAISE
     try:
@@ -63,13 +68,15 @@ def main():
         d = seg.get_segment_description(n)
         pt = d.segmented_property_type
         cat = d.segmented_property_category
-        want = EXPECTED.get(n)
+        want = expected.get(n)
         if want is None or pt.value != want[0] or pt.scheme_designator != "SCT":
             fail(f"codes: segment {n} has property type {pt.value} {pt.scheme_designator} {pt.meaning}")
         if cat.value != "91723000" or cat.scheme_designator != "SCT":
             fail(f"codes: segment {n} has category {cat.value} {cat.scheme_designator}")
         if d.algorithm_type != hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC:
             fail(f"codes: segment {n} algorithm type {d.algorithm_type}")
+    if sorted(seg.segment_numbers) != sorted(expected):
+        fail(f"codes: segments {seg.segment_numbers}, expected {sorted(expected)}")
     print(f"ok codes: segments {seg.segment_numbers} carry the SNOMED CT codes")
 
     # Source images sorted along the slice normal, independently of pavseg.

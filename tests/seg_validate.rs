@@ -4,11 +4,12 @@
 
 mod seg_common;
 
-use seg_common::*;
+use figment::providers::Format;
 use ndarray::Array3;
 use pavseg::bench::seg::synthetic_vessels;
 use pavseg::geometry::Geometry;
 use pavseg::seg::{read_segmentation, SegConfig};
+use seg_common::*;
 use std::path::Path;
 
 const SHAPE: [usize; 3] = [20, 48, 40];
@@ -44,7 +45,7 @@ fn check_case(
     assert!(out.join("labels.nii.gz").exists() && out.join("preview.png").exists());
     assert_dciodvfy_clean(&seg);
     assert_reads_back(&seg, &geometry, &labels);
-    python_checks(&seg, &files, &dir, frames);
+    python_checks(&seg, &files, &dir, frames, None);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -78,4 +79,48 @@ fn flipped_columns_with_empty_frames_kept_pass_all_validators() {
 #[test]
 fn all_empty_mask_makes_a_valid_seg_with_one_empty_frame() {
     check_case("empty", head_first(SHAPE), Array3::zeros(SHAPE), false, &[], Some(1));
+}
+
+/// Left and right vessels: four segments told apart by a laterality modifier, from a TOML
+/// configuration such as a plugin's output section.
+#[test]
+fn left_right_segments_from_a_toml_configuration_pass_all_validators() {
+    let dir = scratch("lr");
+    let shape = [16, 40, 36];
+    let geometry = head_first(shape);
+    let mut labels = synthetic_vessels(shape);
+    for ((_, _, i), v) in labels.indexed_iter_mut() {
+        if *v != 0 && i >= shape[2] / 2 {
+            *v += 2;
+        }
+    }
+    let files = write_case(&dir, &geometry, labels.clone(), false);
+    let segment = |value: u8, name: &str, code: &str, side: &str, side_code: &str| {
+        format!(
+            "[[segments]]\nlabel_value = {value}\nlabel = \"{side} {name}\"\ntracking_id = \"{side} {name}\"\n\
+             color_rgb = [200, 30, {}]\nproperty_type = {{ value = \"{code}\", scheme = \"SCT\", meaning = \"{name}\" }}\n\
+             property_type_modifier = {{ value = \"{side_code}\", scheme = \"SCT\", meaning = \"{side}\" }}\n",
+            value * 40
+        )
+    };
+    let toml = [
+        "series_description = \"Pulmonary vessels, left and right\"\n".to_string(),
+        segment(1, "Pulmonary artery", "81040000", "Left", "7771000"),
+        segment(2, "Pulmonary vein", "122972007", "Left", "7771000"),
+        segment(3, "Pulmonary artery", "81040000", "Right", "24028007"),
+        segment(4, "Pulmonary vein", "122972007", "Right", "24028007"),
+    ]
+    .concat();
+    let config_path = dir.join("seg.toml");
+    std::fs::write(&config_path, &toml).unwrap();
+    let out = seg_from_labels(&files, &dir.join("out"), &["--config", config_path.to_str().unwrap()]);
+    let seg = out.join("seg.dcm");
+    assert_dciodvfy_clean(&seg);
+    let config: SegConfig = figment::Figment::from(figment::providers::Toml::file(&config_path)).extract().unwrap();
+    let read = read_segmentation(&seg, &geometry).unwrap();
+    assert_eq!(read.segments.len(), 4);
+    assert_eq!(read.segments[2].property_type_modifier.as_ref().map(|c| c.value.as_str()), Some("24028007"));
+    assert_eq!(read.to_label_values(&config).unwrap(), labels);
+    python_checks(&seg, &files, &dir, None, Some("1=81040000,2=122972007,3=81040000,4=122972007"));
+    std::fs::remove_dir_all(&dir).ok();
 }

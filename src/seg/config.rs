@@ -51,6 +51,10 @@ pub struct SegmentConfig {
     pub category: Code,
     /// SegmentedPropertyTypeCodeSequence.
     pub property_type: Code,
+    /// SegmentedPropertyTypeModifierCodeSequence, e.g. laterality (SCT 7771000 Left,
+    /// 24028007 Right) for left and right vessels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property_type_modifier: Option<Code>,
     /// Recommended display colour as sRGB; written as RecommendedDisplayCIELabValue and used
     /// by the PNG preview.
     pub color_rgb: [u8; 3],
@@ -138,6 +142,7 @@ impl Default for SegConfig {
                     description: Some("Pulmonary arterial tree".into()),
                     category: anatomical_structure(),
                     property_type: Code::new("81040000", "SCT", "Pulmonary artery"),
+                    property_type_modifier: None,
                     color_rgb: [220, 40, 40],
                     tracking_id: "Pulmonary arteries".into(),
                     tracking_uid: None,
@@ -148,6 +153,7 @@ impl Default for SegConfig {
                     description: Some("Pulmonary venous tree".into()),
                     category: anatomical_structure(),
                     property_type: Code::new("122972007", "SCT", "Pulmonary vein"),
+                    property_type_modifier: None,
                     color_rgb: [40, 90, 230],
                     tracking_id: "Pulmonary veins".into(),
                     tracking_uid: None,
@@ -255,6 +261,9 @@ impl SegConfig {
             }
             check_code(&field("category"), &s.category)?;
             check_code(&field("property_type"), &s.property_type)?;
+            if let Some(m) = &s.property_type_modifier {
+                check_code(&field("property_type_modifier"), m)?;
+            }
             if let Some(uid) = &s.tracking_uid {
                 check_uid(&field("tracking_uid"), uid)?;
             }

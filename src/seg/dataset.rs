@@ -157,7 +157,11 @@ fn segment_items(config: &SegConfig, tracking_uids: &[String]) -> Vec<Obj> {
             put_str(&mut item, tags::SEGMENT_ALGORITHM_NAME, VR::LO, alg.name.as_str());
             put_seq(&mut item, tags::SEGMENTATION_ALGORITHM_IDENTIFICATION_SEQUENCE, vec![alg_item.clone()]);
             put_seq(&mut item, tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE, vec![code_item(&s.category)]);
-            put_seq(&mut item, tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE, vec![code_item(&s.property_type)]);
+            let mut property_type = code_item(&s.property_type);
+            if let Some(m) = &s.property_type_modifier {
+                put_seq(&mut property_type, tags::SEGMENTED_PROPERTY_TYPE_MODIFIER_CODE_SEQUENCE, vec![code_item(m)]);
+            }
+            put_seq(&mut item, tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE, vec![property_type]);
             put_us(&mut item, tags::RECOMMENDED_DISPLAY_CIE_LAB_VALUE, &colors[n]);
             put_str(&mut item, tags::TRACKING_ID, VR::UT, s.tracking_id.as_str());
             put_str(&mut item, tags::TRACKING_UID, VR::UI, tracking_uids[n].as_str());

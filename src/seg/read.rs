@@ -41,6 +41,7 @@ pub struct ReadSegment {
     pub algorithm_type: String,
     pub category: Option<Code>,
     pub property_type: Option<Code>,
+    pub property_type_modifier: Option<Code>,
     pub cielab: Option<[u16; 3]>,
 }
 
@@ -58,12 +59,21 @@ pub struct ReadSegmentation {
 
 impl ReadSegmentation {
     /// The label map in `config`'s label values: each segment is matched to the configured
-    /// segment with the same property type code.
+    /// segment with the same property type and property type modifier codes.
     pub fn to_label_values(&self, config: &SegConfig) -> Result<Array3<u8>, ReadError> {
         let mut map = [0u8; 256];
         for s in &self.segments {
+            let same_modifier = |c: &Option<Code>| match (c, &s.property_type_modifier) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a.same_concept(b),
+                _ => false,
+            };
             let found = s.property_type.as_ref().and_then(|code| {
-                config.segments.iter().find(|c| c.property_type.same_concept(code)).map(|c| c.label_value)
+                config
+                    .segments
+                    .iter()
+                    .find(|c| c.property_type.same_concept(code) && same_modifier(&c.property_type_modifier))
+                    .map(|c| c.label_value)
             });
             let value = found.ok_or_else(|| ReadError::UnknownSegment {
                 path: self.path.clone(),
@@ -219,6 +229,8 @@ fn read_segments(obj: &Obj) -> Vec<ReadSegment> {
             algorithm_type: text(s, tags::SEGMENT_ALGORITHM_TYPE).unwrap_or_default(),
             category: code(s, tags::SEGMENTED_PROPERTY_CATEGORY_CODE_SEQUENCE),
             property_type: code(s, tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE),
+            property_type_modifier: first_item(s, tags::SEGMENTED_PROPERTY_TYPE_CODE_SEQUENCE)
+                .and_then(|t| code(t, tags::SEGMENTED_PROPERTY_TYPE_MODIFIER_CODE_SEQUENCE)),
             cielab: s
                 .get(tags::RECOMMENDED_DISPLAY_CIE_LAB_VALUE)
                 .and_then(|e| e.to_multi_int::<u16>().ok())

@@ -89,13 +89,16 @@ pub fn dciodvfy(path: &Path) -> (Vec<String>, Vec<String>) {
 }
 
 /// Runs tests/seg_check.py (pydicom, highdicom, dcmqi) and fails the test with its output.
-pub fn python_checks(seg: &Path, files: &PhantomFiles, work: &Path, expect_frames: Option<usize>) {
+pub fn python_checks(seg: &Path, files: &PhantomFiles, work: &Path, expect_frames: Option<usize>, codes: Option<&str>) {
     let python = pavseg::bench::tools::python();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/seg_check.py");
     let mut cmd = Command::new(&python);
     cmd.arg(&script).arg(seg).arg(&files.dicom_dir).arg(&files.labels).arg(work);
     if let Some(n) = expect_frames {
         cmd.args(["--expect-frames", &n.to_string()]);
+    }
+    if let Some(c) = codes {
+        cmd.args(["--codes", c]);
     }
     let out = cmd.env("PATH", pavseg::bench::tools::path_with_python_bin()).output().unwrap_or_else(|e| {
         panic!("cannot run {} ({e}); set PAVSEG_PYTHON to the project's .venv python", python.display())
