@@ -1,0 +1,92 @@
+//! A lung's pulmonary veins: trees grown by the same rules as the bundle, from the superior and
+//! inferior pulmonary veins that run to the left atrium, but keeping clear of every artery and
+//! bronchus, so they end up in the space between the bronchoarterial bundles.
+
+use super::mediastinum::VeinPlan;
+use super::obstacles::Obstacles;
+use super::shapes::Tube;
+use super::torso::{Side, Torso};
+use super::tree::{self, Candidate, Sprout, Tree};
+use crate::geometry::{add, norm, normalize, scale, sub, Vec3};
+use rand::Rng;
+
+/// Least gap between a vein's surface and any artery or bronchus surface, for radius `r`.
+pub(crate) fn vein_gap(r: f64) -> f64 {
+    1.5 + 0.2 * r
+}
+
+/// Length of a venous tree's stem, grown from the root before any clearance check.
+const STEM: f64 = 8.0;
+
+/// How far from its planned place a vein's root may move to find room beside the bundles, mm.
+const ROOT_SEARCH_RADIUS: f64 = 40.0;
+
+fn stem_dir(plan: &VeinPlan) -> Vec3 {
+    normalize(sub(plan.root, plan.ostium))
+}
+
+/// The vein's course from the atrium to its tree's root.
+pub(crate) fn hilar_tube(plan: &VeinPlan) -> Tube {
+    Tube::tapered(plan.ostium, plan.root, super::mediastinum::PV_OSTIUM_RADIUS, plan.radius)
+}
+
+/// The start of a venous tree at its (placed) root.
+pub(crate) fn sprout(plan: &VeinPlan) -> Sprout {
+    Sprout { root: plan.root, dir: stem_dir(plan), radius: plan.radius, stem: STEM, normal: [0.0, 0.0, 1.0], first_split: None }
+}
+
+/// The lung's venous territory split between the superior vein (the upper part of the lung)
+/// and the inferior vein (the rest).
+pub(crate) fn territories(torso: &Torso, side: Side, superior_share: f64, rng: &mut impl Rng) -> [Vec<Vec3>; 2] {
+    let mut points = super::bundle::territory(torso, side, rng);
+    points.sort_by(|a, b| b[2].total_cmp(&a[2]));
+    let cut = ((points.len() as f64 * superior_share).round() as usize).min(points.len());
+    let lower = points.split_off(cut);
+    [points, lower]
+}
+
+/// Whether a vein segment stays in its lung and clear of the bundles.
+pub(crate) fn accept(torso: &Torso, side: Side, bundles: &Obstacles, c: &Candidate) -> bool {
+    super::bundle::in_lung(torso, side, c) && bundles.segment_clearance(c.start, c.end) - c.radius >= vein_gap(c.radius)
+}
+
+/// Moves a vein's root to the nearest place (to the plan) where the vein, from the atrial
+/// ostium through its stem, keeps its gap from every bundle; the plan itself if it already
+/// does, the roomiest candidate if none does.
+pub(crate) fn place_root(torso: &Torso, side: Side, plan: &VeinPlan, bundles: &Obstacles, rng: &mut impl Rng) -> VeinPlan {
+    let room = |root: Vec3| {
+        let p = VeinPlan { root, ..*plan };
+        let stem_end = add(root, scale(stem_dir(&p), STEM));
+        let clear = bundles.segment_clearance(plan.ostium, root).min(bundles.segment_clearance(root, stem_end));
+        let inside = torso.lung_sd(side, root).max(torso.lung_sd(side, stem_end)) < -plan.radius;
+        (clear - plan.radius - vein_gap(plan.radius), inside)
+    };
+    let (gap, inside) = room(plan.root);
+    if gap >= 0.0 && inside {
+        return *plan;
+    }
+    let mut best_valid: Option<(f64, Vec3)> = None;
+    let mut roomiest = (f64::NEG_INFINITY, plan.root);
+    for _ in 0..600 {
+        let offset = scale(tree::random_unit(rng), ROOT_SEARCH_RADIUS * rng.random::<f64>().cbrt());
+        let root = add(plan.root, offset);
+        let (gap, inside) = room(root);
+        if !inside {
+            continue;
+        }
+        let moved = norm(offset);
+        if gap >= 0.0 && best_valid.is_none_or(|(d, _)| moved < d) {
+            best_valid = Some((moved, root));
+        }
+        if gap > roomiest.0 {
+            roomiest = (gap, root);
+        }
+    }
+    let root = best_valid.map_or(roomiest.1, |(_, r)| r);
+    VeinPlan { root, ..*plan }
+}
+
+/// Tubes of a grown venous tree.
+pub(crate) fn tubes(tree: &Tree) -> impl Iterator<Item = Tube> + '_ {
+    tree.nodes.iter().filter_map(|n| n.parent.map(|p| Tube::new(tree.nodes[p].pos, n.pos, n.radius)))
+}
