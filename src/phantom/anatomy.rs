@@ -41,6 +41,8 @@ pub(crate) const NOISE_SD: f32 = 20.0;
 #[derive(Debug, Clone)]
 pub(crate) struct Anatomy {
     pub torso: Torso,
+    /// Kept for inspection (tests check the vessels against the atrium and the trunk).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub mediastinum: Mediastinum,
     pub parts: Vec<Part>,
     /// The vessels and airways of the left and the right lung, as grown.

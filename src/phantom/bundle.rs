@@ -29,7 +29,7 @@ pub(crate) fn airway_wall(outer: f64) -> f64 {
 
 /// Distance from a bronchus's axis to its artery's axis.
 pub(crate) fn artery_offset(r: f64) -> f64 {
-    airway_radius(r) + r + 0.5 + 0.1 * r
+    airway_radius(r) + r + 1.0 + 0.15 * r
 }
 
 /// How bundles grow: branches stay within 30 degrees of their parent's branching plane.
@@ -100,10 +100,12 @@ pub(crate) enum Tissue {
 pub(crate) fn tubes(tree: &Tree) -> (Vec<Tube>, Vec<Tube>) {
     let mut airways = Vec::with_capacity(tree.nodes.len());
     let mut arteries = Vec::with_capacity(2 * tree.nodes.len());
-    for node in tree.nodes.iter() {
+    for (i, node) in tree.nodes.iter().enumerate() {
         let Some(p) = node.parent else { continue };
         let parent = &tree.nodes[p];
         let c = Candidate {
+            from: p,
+            node: i,
             start: parent.pos,
             end: node.pos,
             radius: node.radius,

@@ -15,7 +15,8 @@ pub(crate) struct Hilum {
     pub airway: Vec3,
     /// Initial direction of the intrapulmonary bundle.
     pub dir: Vec3,
-    /// Unit direction, from the bronchus, on which the artery runs at the hilum.
+    /// Unit direction, from the bronchus, on which the artery runs at the hilum: anterior, which
+    /// is normal to the plane of the first (upper/lower lobe) split.
     pub artery_side: Vec3,
     /// Fraction of the lung supplied by the upper-lobe bundle.
     pub upper_share: f64,
@@ -82,30 +83,30 @@ impl Mediastinum {
             Hilum {
                 airway: hilum_airway[0],
                 dir: normalize([1.0, 0.1, -0.4]),
-                artery_side: normalize([0.0, -0.3, 1.0]),
+                artery_side: normalize([0.0, -1.0, 0.15]),
                 upper_share: 0.45,
                 artery_via: at([28.0, 2.0, 24.0]),
             },
             Hilum {
                 airway: hilum_airway[1],
                 dir: normalize([-1.0, 0.1, -0.3]),
-                artery_side: normalize([0.0, -1.0, 0.4]),
+                artery_side: normalize([0.0, -1.0, 0.15]),
                 upper_share: 0.35,
-                artery_via: at([-20.0, 0.0, 8.0]),
+                artery_via: at([-20.0, 0.0, 14.0]),
             },
         ];
         let trunk = Tube::new(at([20.0, -48.0, -40.0]), bifurcation, TRUNK_RADIUS);
-        let left_atrium = Ellipsoid { centre: at([0.0, 32.0, j(-30.0)]), semi: [34.0 * fit.axial, 16.0 * fit.axial, 20.0 * fit.z] };
+        let left_atrium = Ellipsoid { centre: at([0.0, 32.0, j(-36.0)]), semi: [34.0 * fit.axial, 16.0 * fit.axial, 20.0 * fit.z] };
         let vein = |side: Side, superior: bool, root: Vec3, share: f64| {
             let s = side.sign();
-            let dir = if superior { [s, -0.35, 0.5] } else { [s, 0.25, -0.6] };
+            let dir = if superior { [s, -0.45, 0.3] } else { [s, 0.25, -0.6] };
             // Directions in nominal space, so the ostia stay on the atrium's surface after fitting.
             let dir = [dir[0] * fit.axial, dir[1] * fit.axial, dir[2] * fit.z];
             VeinPlan { ostium: on_surface(&left_atrium, dir), root: fit.place(root), radius: PV_ROOT_RADIUS, share }
         };
         let veins = [
-            [vein(Side::Left, true, [52.0, 2.0, j(-26.0)], 0.5), vein(Side::Left, false, [48.0, 50.0, j(-55.0)], 0.5)],
-            [vein(Side::Right, true, [-55.0, -2.0, j(-20.0)], 0.55), vein(Side::Right, false, [-50.0, 48.0, j(-52.0)], 0.45)],
+            [vein(Side::Left, true, [55.0, -12.0, j(-30.0)], 0.5), vein(Side::Left, false, [45.0, 55.0, j(-70.0)], 0.5)],
+            [vein(Side::Right, true, [-55.0, -14.0, j(-26.0)], 0.55), vein(Side::Right, false, [-48.0, 54.0, j(-66.0)], 0.45)],
         ];
         let aorta_path = [
             ([-22.0, -35.0, -45.0], 14.0),

@@ -6,10 +6,31 @@ use crate::geometry::Vec3;
 
 const CELL_MM: f64 = 10.0;
 
+/// Which tree segment a tube belongs to, so a query can pass over a segment's own neighbours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tag {
+    pub tree: u32,
+    /// Start and end node of the segment.
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Tag {
+    /// A tube of no tree (a hand-placed structure).
+    pub const NONE: Tag = Tag { tree: u32::MAX, start: u32::MAX, end: u32::MAX };
+
+    /// Whether this tube shares node `node` of tree `tree` (as the parent segment ending there
+    /// or as a sibling starting there).
+    pub fn touches(&self, tree: u32, node: u32) -> bool {
+        self.tree == tree && (self.end == node || self.start == node)
+    }
+}
+
 /// Tubes binned into cubic cells; each tube is listed in every cell within `reach` of it.
 #[derive(Debug, Clone)]
 pub(crate) struct Obstacles {
     tubes: Vec<Tube>,
+    tags: Vec<Tag>,
     reach: f64,
     lo: Vec3,
     dims: [usize; 3],
@@ -17,7 +38,8 @@ pub(crate) struct Obstacles {
 }
 
 impl Obstacles {
-    /// Queries see every tube whose surface is within `reach` mm; beyond that they report `reach`.
+    /// An index of `tubes` sized to hold them. Queries see every tube whose surface is within
+    /// `reach` mm; beyond that they report `reach`.
     pub fn new(tubes: Vec<Tube>, reach: f64) -> Self {
         let mut lo = [f64::INFINITY; 3];
         let mut hi = [f64::NEG_INFINITY; 3];
@@ -32,22 +54,33 @@ impl Obstacles {
             lo = [0.0; 3];
             hi = [0.0; 3];
         }
-        let dims = [0, 1, 2].map(|c| (((hi[c] - lo[c]) / CELL_MM).floor() as usize + 1).min(4096));
-        let mut o = Obstacles { tubes: Vec::new(), reach, lo, dims, cells: vec![Vec::new(); dims[0] * dims[1] * dims[2]] };
-        for (n, t) in tubes.iter().enumerate() {
-            let (a, b) = t.bounds(reach);
-            let (ca, cb) = (o.cell_of(a), o.cell_of(b));
-            for x in ca[0]..=cb[0] {
-                for y in ca[1]..=cb[1] {
-                    for z in ca[2]..=cb[2] {
-                        let c = o.flat([x, y, z]);
-                        o.cells[c].push(n as u32);
-                    }
+        let mut o = Obstacles::empty(lo, hi, reach);
+        for t in tubes {
+            o.insert(t, Tag::NONE);
+        }
+        o
+    }
+
+    /// An empty index for tubes within the box `lo`-`hi` (tubes outside it are not found).
+    pub fn empty(lo: Vec3, hi: Vec3, reach: f64) -> Self {
+        let dims = [0, 1, 2].map(|c| ((((hi[c] - lo[c]) / CELL_MM).floor().max(0.0)) as usize + 1).min(4096));
+        Obstacles { tubes: Vec::new(), tags: Vec::new(), reach, lo, dims, cells: vec![Vec::new(); dims[0] * dims[1] * dims[2]] }
+    }
+
+    pub fn insert(&mut self, t: Tube, tag: Tag) {
+        let n = self.tubes.len() as u32;
+        let (a, b) = t.bounds(self.reach);
+        let (ca, cb) = (self.cell_of(a), self.cell_of(b));
+        for x in ca[0]..=cb[0] {
+            for y in ca[1]..=cb[1] {
+                for z in ca[2]..=cb[2] {
+                    let c = self.flat([x, y, z]);
+                    self.cells[c].push(n);
                 }
             }
         }
-        o.tubes = tubes;
-        o
+        self.tubes.push(t);
+        self.tags.push(tag);
     }
 
     fn cell_of(&self, p: Vec3) -> [usize; 3] {
@@ -79,6 +112,11 @@ impl Obstacles {
     /// Distance from segment `a`-`b` to the nearest tube surface (using each tube's larger
     /// radius), at most `reach`.
     pub fn segment_clearance(&self, a: Vec3, b: Vec3) -> f64 {
+        self.segment_clearance_except(a, b, |_| false)
+    }
+
+    /// As [`Self::segment_clearance`], passing over tubes whose tag `skip` selects.
+    pub fn segment_clearance_except(&self, a: Vec3, b: Vec3, skip: impl Fn(&Tag) -> bool) -> f64 {
         let mut lo = [0.0; 3];
         let mut hi = [0.0; 3];
         for c in 0..3 {
@@ -95,6 +133,9 @@ impl Obstacles {
             for y in ca[1]..=cb[1] {
                 for z in ca[2]..=cb[2] {
                     for &n in &self.cells[self.flat([x, y, z])] {
+                        if skip(&self.tags[n as usize]) {
+                            continue;
+                        }
                         let t = &self.tubes[n as usize];
                         best = best.min(segment_segment(a, b, t.a, t.b) - t.max_radius());
                     }

@@ -25,6 +25,7 @@ impl Tube {
         self.ra.max(self.rb)
     }
 
+    #[cfg(test)]
     pub fn length(&self) -> f64 {
         norm(sub(self.b, self.a))
     }
@@ -44,6 +45,7 @@ impl Tube {
     }
 
     /// Points every `step` mm along the axis, both ends included, with the radius there.
+    #[cfg(test)]
     pub fn samples(&self, step: f64) -> impl Iterator<Item = (Vec3, f64)> + '_ {
         let n = (self.length() / step.max(1e-6)).ceil().max(1.0) as usize;
         (0..=n).map(move |s| {

@@ -150,9 +150,11 @@ impl Torso {
         self.keepouts.push((k, b));
     }
 
-    /// The heart (nominal mm), for the mediastinum's placement of the trunk.
-    pub fn heart(&self) -> Ellipsoid {
-        self.heart
+    /// Signed distance (mm, negative inside) of patient point `p` from the skin.
+    #[cfg(test)]
+    pub fn body_sd(&self, p: Vec3) -> f64 {
+        let q = self.fit.nominal(p);
+        ellipse_sd(q[0], q[1], self.body[0], self.body[1]) * self.fit.axial
     }
 
     fn dome_below(&self, side: Side, q: Vec3) -> f64 {

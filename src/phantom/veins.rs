@@ -2,11 +2,10 @@
 //! inferior pulmonary veins that run to the left atrium, but keeping clear of every artery and
 //! bronchus, so they end up in the space between the bronchoarterial bundles.
 
-use super::mediastinum::VeinPlan;
-use super::obstacles::Obstacles;
+use super::mediastinum::{VeinPlan, PV_OSTIUM_RADIUS};
 use super::shapes::Tube;
 use super::torso::{Side, Torso};
-use super::tree::{self, Candidate, Sprout, Tree};
+use super::tree::{self, Sprout, Tree};
 use crate::geometry::{add, norm, normalize, scale, sub, Vec3};
 use rand::Rng;
 
@@ -21,18 +20,27 @@ const STEM: f64 = 8.0;
 /// How far from its planned place a vein's root may move to find room beside the bundles, mm.
 const ROOT_SEARCH_RADIUS: f64 = 40.0;
 
-fn stem_dir(plan: &VeinPlan) -> Vec3 {
-    normalize(sub(plan.root, plan.ostium))
+/// Direction of a venous tree's stem: half way from the vein's course towards the centre of
+/// its territory.
+fn stem_dir(plan: &VeinPlan, centre: Vec3) -> Vec3 {
+    normalize(add(normalize(sub(plan.root, plan.ostium)), normalize(sub(centre, plan.root))))
+}
+
+/// Centre of a territory.
+pub(crate) fn centre(territory: &[Vec3]) -> Vec3 {
+    let n = territory.len().max(1) as f64;
+    territory.iter().fold([0.0; 3], |acc, p| add(acc, scale(*p, 1.0 / n)))
 }
 
 /// The vein's course from the atrium to its tree's root.
 pub(crate) fn hilar_tube(plan: &VeinPlan) -> Tube {
-    Tube::tapered(plan.ostium, plan.root, super::mediastinum::PV_OSTIUM_RADIUS, plan.radius)
+    Tube::tapered(plan.ostium, plan.root, PV_OSTIUM_RADIUS, plan.radius)
 }
 
 /// The start of a venous tree at its (placed) root.
-pub(crate) fn sprout(plan: &VeinPlan) -> Sprout {
-    Sprout { root: plan.root, dir: stem_dir(plan), radius: plan.radius, stem: STEM, normal: [0.0, 0.0, 1.0], first_split: None }
+pub(crate) fn sprout(plan: &VeinPlan, territory: &[Vec3]) -> Sprout {
+    let dir = stem_dir(plan, centre(territory));
+    Sprout { root: plan.root, dir, radius: plan.radius, stem: STEM, normal: [0.0, 0.0, 1.0], first_split: None }
 }
 
 /// The lung's venous territory split between the superior vein (the upper part of the lung)
@@ -45,21 +53,25 @@ pub(crate) fn territories(torso: &Torso, side: Side, superior_share: f64, rng: &
     [points, lower]
 }
 
-/// Whether a vein segment stays in its lung and clear of the bundles.
-pub(crate) fn accept(torso: &Torso, side: Side, bundles: &Obstacles, c: &Candidate) -> bool {
-    super::bundle::in_lung(torso, side, c) && bundles.segment_clearance(c.start, c.end) - c.radius >= vein_gap(c.radius)
-}
-
 /// Moves a vein's root to the nearest place (to the plan) where the vein, from the atrial
-/// ostium through its stem, keeps its gap from every bundle; the plan itself if it already
-/// does, the roomiest candidate if none does.
-pub(crate) fn place_root(torso: &Torso, side: Side, plan: &VeinPlan, bundles: &Obstacles, rng: &mut impl Rng) -> VeinPlan {
+/// ostium through its stem, keeps its gap from every bundle (`clearance(a, b)`: distance from
+/// segment `a`-`b` to the nearest bundle surface); the plan itself if it already does, the
+/// roomiest candidate if none does.
+pub(crate) fn place_root(
+    torso: &Torso,
+    side: Side,
+    plan: &VeinPlan,
+    territory_centre: Vec3,
+    clearance: &dyn Fn(Vec3, Vec3) -> f64,
+    rng: &mut impl Rng,
+) -> VeinPlan {
     let room = |root: Vec3| {
         let p = VeinPlan { root, ..*plan };
-        let stem_end = add(root, scale(stem_dir(&p), STEM));
-        let clear = bundles.segment_clearance(plan.ostium, root).min(bundles.segment_clearance(root, stem_end));
+        let stem_end = add(root, scale(stem_dir(&p, territory_centre), STEM));
+        let hilar = clearance(plan.ostium, root) - PV_OSTIUM_RADIUS - vein_gap(PV_OSTIUM_RADIUS);
+        let stem = clearance(root, stem_end) - plan.radius - vein_gap(plan.radius);
         let inside = torso.lung_sd(side, root).max(torso.lung_sd(side, stem_end)) < -plan.radius;
-        (clear - plan.radius - vein_gap(plan.radius), inside)
+        (hilar.min(stem), inside)
     };
     let (gap, inside) = room(plan.root);
     if gap >= 0.0 && inside {
