@@ -45,7 +45,8 @@ pub(crate) struct Anatomy {
     #[cfg_attr(not(test), allow(dead_code))]
     pub mediastinum: Mediastinum,
     pub parts: Vec<Part>,
-    /// The vessels and airways of the left and the right lung, as grown.
+    /// The vessels and airways of the left and the right lung, as grown (kept for inspection).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub lungs: [LungVessels; 2],
     pub noise: Noise,
 }

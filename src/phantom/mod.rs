@@ -119,7 +119,10 @@ pub struct Phantom {
 /// Generates the phantom for `params`; deterministic for a seed.
 pub fn generate(params: &PhantomParams) -> Phantom {
     let geometry = params.geometry();
+    let t = std::time::Instant::now();
     let anatomy = anatomy::Anatomy::grow(params.seed, fit::Fit::for_grid(&geometry));
+    let grown = t.elapsed();
     let (hu, labels, labels_lr) = render::render(&anatomy, &geometry);
+    tracing::debug!(parts = anatomy.parts.len(), ?grown, rendered = ?(t.elapsed() - grown), "phantom generated");
     Phantom { params: params.clone(), geometry, hu, labels, labels_lr }
 }

@@ -40,6 +40,7 @@ pub(crate) struct Obstacles {
 impl Obstacles {
     /// An index of `tubes` sized to hold them. Queries see every tube whose surface is within
     /// `reach` mm; beyond that they report `reach`.
+    #[cfg(test)]
     pub fn new(tubes: Vec<Tube>, reach: f64) -> Self {
         let mut lo = [f64::INFINITY; 3];
         let mut hi = [f64::NEG_INFINITY; 3];

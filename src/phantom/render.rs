@@ -291,7 +291,9 @@ fn compose(
         x += buf.lumen[v] * (hu::AIR - x);
         x += buf.blood[v] * (hu::BLOOD - x);
         x += anatomy.noise.at(p);
-        *out = x.round().clamp(-1024.0, 3071.0) as i16;
+        // Round half to even by the float trick (no libm call), then clip to the CT range.
+        const MAGIC: f32 = 12_582_912.0; // 2^23 + 2^22
+        *out = ((x + MAGIC) - MAGIC).clamp(-1024.0, 3071.0) as i16;
         let lr = if buf.blocked[v] { 0 } else { buf.label[v] };
         lr_plane[[j, i]] = lr;
         label_plane[[j, i]] = artery_vein_label(lr);

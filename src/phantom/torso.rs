@@ -173,7 +173,7 @@ impl Torso {
     }
 
     fn vertebra_sd(&self, q: Vec3) -> f64 {
-        (q[0].hypot(q[1] - self.spine[0])) - self.spine[1]
+        (q[0] * q[0] + (q[1] - self.spine[0]).powi(2)).sqrt() - self.spine[1]
     }
 
     /// Signed distance (mm, negative inside) of patient point `p` from the `side` lung.
@@ -227,9 +227,9 @@ impl Torso {
             return v;
         }
         // Ribs: a band just outside the cavity, sloping down anteriorly.
-        let phase = (q[2] - 0.35 * q[1]) / self.rib_period;
-        let pattern = (((std::f64::consts::TAU * phase).cos() - 0.5) / 0.3).clamp(0.0, 1.0) as f32;
-        if pattern > 0.0 {
+        if sd_cav > 1.5 - w {
+            let phase = (q[2] - 0.35 * q[1]) / self.rib_period;
+            let pattern = (((std::f64::consts::TAU * phase).cos() - 0.5) / 0.3).clamp(0.0, 1.0) as f32;
             let band = cov(1.5 - sd_cav) * cov(sd_cav - 11.0);
             let extent = cov(q[2] - 125.0) * cov(-130.0 - q[2]);
             let off_sternum = if q[1] < 0.0 { cov(22.0 - q[0].abs()) } else { 1.0 };
@@ -238,7 +238,7 @@ impl Torso {
         let [sy, sa, sb] = self.sternum;
         v = mix(v, hu::BONE, cov(ellipse_sd(q[0], q[1] - sy, sa, sb)));
         let [_, _, cy, cr, arch] = self.spine;
-        let canal = q[0].hypot(q[1] - cy);
+        let canal = (q[0] * q[0] + (q[1] - cy).powi(2)).sqrt();
         v = mix(v, hu::BONE, cov(canal - arch));
         v = mix(v, hu::CSF, cov(canal - cr));
         if sd_cav > w {

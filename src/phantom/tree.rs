@@ -30,6 +30,7 @@ pub(crate) struct Tree {
 }
 
 impl Tree {
+    #[cfg(test)]
     pub fn children(&self) -> Vec<Vec<usize>> {
         let mut ch = vec![Vec::new(); self.nodes.len()];
         for (i, n) in self.nodes.iter().enumerate() {
@@ -338,6 +339,7 @@ impl<'a> Growth<'a> {
 }
 
 /// Grows a whole tree in one go.
+#[cfg(test)]
 pub(crate) fn grow<R: Rng>(
     sprout: &Sprout,
     points: &[Vec3],
