@@ -5,7 +5,9 @@
 use super::mediastinum::Hilum;
 use super::shapes::Tube;
 use super::torso::{Side, Torso};
-use super::tree::{self, perpendicular, Candidate, Rules, Sprout, Tree};
+use super::directions::{perpendicular, slerp};
+use super::territory::sample_region;
+use super::tree::{Candidate, Rules, Sprout, Tree};
 use crate::geometry::{add, dot, normalize, scale, sub, Vec3};
 use rand::Rng;
 
@@ -40,7 +42,7 @@ pub(crate) fn rules() -> Rules {
 /// The territory of the `side` lung: points spread uniformly through it.
 pub(crate) fn territory(torso: &Torso, side: Side, rng: &mut impl Rng) -> Vec<Vec3> {
     let (lo, hi) = torso.lung_bounds(side);
-    tree::sample_region(lo, hi, TERRITORY_POINTS, rng, |p| torso.lung_sd(side, p) < -2.0)
+    sample_region(lo, hi, TERRITORY_POINTS, rng, |p| torso.lung_sd(side, p) < -2.0)
 }
 
 /// The start of the bundle at the hilum: first split into upper and lower lobe.
@@ -119,20 +121,4 @@ pub(crate) fn tubes(tree: &Tree) -> (Vec<Tube>, Vec<Tube>) {
         });
     }
     (airways, arteries)
-}
-
-/// Spherical interpolation between unit vectors.
-fn slerp(u0: Vec3, u1: Vec3, t: f64) -> Vec3 {
-    let c = dot(u0, u1).clamp(-1.0, 1.0);
-    let omega = c.acos();
-    if omega < 1e-6 {
-        return u0;
-    }
-    let s = omega.sin();
-    if s < 1e-6 {
-        // Opposite: go round through any perpendicular.
-        let mid = perpendicular(u0, [0.3, 0.5, 0.8]);
-        return if t < 0.5 { slerp(u0, mid, 2.0 * t) } else { slerp(mid, u1, 2.0 * t - 1.0) };
-    }
-    normalize(add(scale(u0, ((1.0 - t) * omega).sin() / s), scale(u1, (t * omega).sin() / s)))
 }

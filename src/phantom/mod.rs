@@ -33,12 +33,14 @@
 
 mod anatomy;
 mod bundle;
+mod directions;
 mod fit;
 mod mediastinum;
 mod noise;
 mod obstacles;
 mod render;
 mod shapes;
+mod territory;
 mod torso;
 mod tree;
 mod veins;

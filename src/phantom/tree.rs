@@ -8,7 +8,9 @@
 //! space and so rarely cross; the random quantiles, axis jitter and lengths make every seed's
 //! tree different while keeping the same rules.
 
-use crate::geometry::{add, cross, dot, norm, normalize, scale, sub, Vec3};
+use super::directions::{deviate, limit_tilt, limit_turn, perpendicular, plane_normal_of, random_unit, spread};
+use super::territory::{centroid, principal_axis};
+use crate::geometry::{add, dot, norm, normalize, scale, sub, Vec3};
 use rand::Rng;
 
 /// A tree node; every node but the root ends the segment from its parent.
@@ -352,127 +354,10 @@ pub(crate) fn grow<R: Rng>(
     g.into_tree()
 }
 
-/// Normal of the plane in which a branch along `dir` splits across `axis`, on the side of `old`.
-fn plane_normal_of(dir: Vec3, axis: Vec3, old: Vec3) -> Vec3 {
-    let c = cross(dir, axis);
-    let v = if norm(c) > 0.2 { perpendicular(dir, c) } else { perpendicular(dir, old) };
-    if dot(v, old) < 0.0 {
-        scale(v, -1.0)
-    } else {
-        v
-    }
-}
-
-/// Unit directions for two siblings heading along unit `a` and `b`, turned apart
-/// symmetrically to at least `min_angle` between them.
-fn spread(a: Vec3, b: Vec3, min_angle: f64) -> [Option<Vec3>; 2] {
-    if dot(a, b).clamp(-1.0, 1.0).acos() >= min_angle {
-        return [Some(a), Some(b)];
-    }
-    let mid = if norm(add(a, b)) > 1e-9 { normalize(add(a, b)) } else { a };
-    let apart = perpendicular(mid, sub(b, a));
-    let (c, s) = ((0.5 * min_angle).cos(), (0.5 * min_angle).sin());
-    [Some(sub(scale(mid, c), scale(apart, s))), Some(add(scale(mid, c), scale(apart, s)))]
-}
-
-fn centroid(points: &[Vec3], idx: &[u32]) -> Vec3 {
-    let mut c = [0.0; 3];
-    for &i in idx {
-        c = add(c, points[i as usize]);
-    }
-    scale(c, 1.0 / idx.len().max(1) as f64)
-}
-
-/// Direction of largest spread of the points (power iteration on their covariance).
-fn principal_axis(points: &[Vec3], idx: &[u32]) -> Vec3 {
-    let c = centroid(points, idx);
-    let mut m = [[0.0; 3]; 3];
-    for &i in idx {
-        let d = sub(points[i as usize], c);
-        for a in 0..3 {
-            for b in 0..3 {
-                m[a][b] += d[a] * d[b];
-            }
-        }
-    }
-    let mut v = normalize([1.0, 0.7, 0.4]);
-    for _ in 0..40 {
-        let w = [dot(m[0], v), dot(m[1], v), dot(m[2], v)];
-        if norm(w) < 1e-12 {
-            return [1.0, 0.0, 0.0];
-        }
-        v = normalize(w);
-    }
-    v
-}
-
-pub(crate) fn random_unit<R: Rng>(rng: &mut R) -> Vec3 {
-    let z: f64 = rng.random_range(-1.0..=1.0);
-    let phi: f64 = rng.random_range(0.0..std::f64::consts::TAU);
-    let s = (1.0 - z * z).max(0.0).sqrt();
-    [s * phi.cos(), s * phi.sin(), z]
-}
-
-/// A unit vector perpendicular to unit `d`, as close to `hint` as possible.
-pub(crate) fn perpendicular(d: Vec3, hint: Vec3) -> Vec3 {
-    let p = sub(hint, scale(d, dot(hint, d)));
-    if norm(p) > 1e-6 {
-        return normalize(p);
-    }
-    let other = if d[0].abs() < 0.9 { [1.0, 0.0, 0.0] } else { [0.0, 1.0, 0.0] };
-    normalize(cross(d, other))
-}
-
-/// `d` turned towards `reference` until they are at most `max_angle` apart.
-fn limit_turn(d: Vec3, reference: Vec3, max_angle: f64) -> Vec3 {
-    let c = dot(d, reference).clamp(-1.0, 1.0);
-    if c.acos() <= max_angle {
-        return d;
-    }
-    let perp = perpendicular(reference, d);
-    add(scale(reference, max_angle.cos()), scale(perp, max_angle.sin()))
-}
-
-/// `d` with its angle to the plane with unit normal `n` limited to `max_angle`.
-fn limit_tilt(d: Vec3, n: Vec3, max_angle: f64) -> Vec3 {
-    let along = dot(d, n);
-    let limit = max_angle.sin();
-    if along.abs() <= limit {
-        return d;
-    }
-    let in_plane = sub(d, scale(n, along));
-    if norm(in_plane) < 1e-9 {
-        return d;
-    }
-    let s = along.signum() * limit;
-    normalize(add(scale(normalize(in_plane), (1.0 - s * s).sqrt()), scale(n, s)))
-}
-
-/// `d` tilted by `angle` in a random direction.
-fn deviate<R: Rng>(d: Vec3, angle: f64, rng: &mut R) -> Vec3 {
-    let perp = perpendicular(d, random_unit(rng));
-    normalize(add(scale(d, angle.cos()), scale(perp, angle.sin())))
-}
-
-/// `n` points spread uniformly over the region where `inside` holds within box `lo`-`hi` (fewer
-/// if the region is too small to find them in `50 n` tries).
-pub(crate) fn sample_region<R: Rng>(lo: Vec3, hi: Vec3, n: usize, rng: &mut R, inside: impl Fn(Vec3) -> bool) -> Vec<Vec3> {
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n.saturating_mul(50) {
-        if out.len() == n {
-            break;
-        }
-        let p = [0, 1, 2].map(|c| if hi[c] > lo[c] { rng.random_range(lo[c]..hi[c]) } else { lo[c] });
-        if inside(p) {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::phantom::territory::sample_region;
     use rand::SeedableRng;
 
     fn cube_tree(seed: u64) -> Tree {

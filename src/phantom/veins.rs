@@ -5,7 +5,8 @@
 use super::mediastinum::{VeinPlan, PV_OSTIUM_RADIUS};
 use super::shapes::Tube;
 use super::torso::{Side, Torso};
-use super::tree::{self, Sprout, Tree};
+use super::directions::random_unit;
+use super::tree::{Sprout, Tree};
 use crate::geometry::{add, norm, normalize, scale, sub, Vec3};
 use rand::Rng;
 
@@ -80,7 +81,7 @@ pub(crate) fn place_root(
     let mut best_valid: Option<(f64, Vec3)> = None;
     let mut roomiest = (f64::NEG_INFINITY, plan.root);
     for _ in 0..600 {
-        let offset = scale(tree::random_unit(rng), ROOT_SEARCH_RADIUS * rng.random::<f64>().cbrt());
+        let offset = scale(random_unit(rng), ROOT_SEARCH_RADIUS * rng.random::<f64>().cbrt());
         let root = add(plan.root, offset);
         let (gap, inside) = room(root);
         if !inside {
