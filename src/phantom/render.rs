@@ -116,7 +116,7 @@ fn clamp_box(lo: [f64; 3], hi: [f64; 3], shape: [usize; 3]) -> Option<IndexBox> 
     for c in 0..3 {
         let l = lo[c].ceil().max(0.0);
         let h = hi[c].floor().min(shape[c] as f64 - 1.0);
-        if !(l <= h) {
+        if l.is_nan() || h.is_nan() || l > h {
             return None;
         }
         b[c] = (l as usize, h as usize);

@@ -281,8 +281,8 @@ mod tests {
                     }
                 }
             }
-            assert!(top > 120.0 && top < 140.0, "{side:?} apex at {top}");
-            assert!(bottom < -115.0 && bottom >= -NOMINAL_LUNG_BOTTOM, "{side:?} base at {bottom}");
+            assert!((120.0..140.0).contains(&top), "{side:?} apex at {top}");
+            assert!((-NOMINAL_LUNG_BOTTOM..-115.0).contains(&bottom), "{side:?} base at {bottom}");
             assert!(top - bottom <= super::super::fit::NOMINAL_HEIGHT);
             // The lung lies on its own side only.
             assert!(t.lung_sd(side, [-s * 80.0, 20.0, 0.0]) > 0.0);

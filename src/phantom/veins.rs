@@ -2,10 +2,10 @@
 //! inferior pulmonary veins that run to the left atrium, but keeping clear of every artery and
 //! bronchus, so they end up in the space between the bronchoarterial bundles.
 
+use super::directions::random_unit;
 use super::mediastinum::{VeinPlan, PV_OSTIUM_RADIUS};
 use super::shapes::Tube;
 use super::torso::{Side, Torso};
-use super::directions::random_unit;
 use super::tree::{Sprout, Tree};
 use crate::geometry::{add, norm, normalize, scale, sub, Vec3};
 use rand::Rng;

@@ -5,8 +5,11 @@
 //!
 //! Every accepted segment goes into spatial indexes that later segments must keep clear of:
 //! bronchi and arteries keep clear of each other and of the veins (by each vein's gap), veins
-//! of the bundles (by their gap) and of each other. A new segment overlaps its parent and its
-//! siblings of the same kind where they meet, so it is not checked against those.
+//! of the bundles (by their gap) and of each other. A new segment joins its parent and, near
+//! their common start, overlaps its siblings of the same kind, so it is not checked against
+//! those; but the end of every segment is kept as a ball of room for its children, which
+//! siblings must leave free. Each tree's stem (and the hand-placed vessel leading into it) is
+//! laid down unchecked; the veins' roots are placed where their stems have room.
 
 use super::bundle::{self, airway_radius};
 use super::mediastinum::{index, Hilum, Mediastinum, VeinPlan, MAIN_PA_RADIUS};
