@@ -15,10 +15,10 @@
 //!   +80 HU, 18 % of the radius and at least 0.7 mm thick) with an artery alongside each, radii
 //!   tapering by Murray's law from 7 mm to 1 mm;
 //! - in each lung a superior and an inferior venous tree grown by the same rules into the space
-//!   between the bundles (clear of every artery and bronchus), draining through the four
-//!   pulmonary veins to the left atrium;
+//!   between the bundles (clear of every artery and bronchus), radii from 6 mm to 1 mm,
+//!   draining through the four pulmonary veins (7 mm at the atrium) to the left atrium;
 //! - all blood at +40 HU (unenhanced CT), so arteries and veins differ only by anatomy, and
-//!   Gaussian noise of 20 HU everywhere.
+//!   Gaussian noise of 20 HU everywhere; CT numbers are clipped to -1024..3071 HU.
 //!
 //! Fitting into the field of view is described in `fit.rs`: a short grid squeezes the anatomy
 //! cranio-caudally (lungs fill 90 % of the z-extent); radii stay in millimetres.
