@@ -14,6 +14,7 @@ fn small(norm: Norm, fusion: Fusion) -> NetConfig {
 }
 
 fn build(cfg: &NetConfig, seed: i64) -> (VarStore, Lacaf) {
+    let _rng = common::rng_lock();
     tch::manual_seed(seed);
     let vs = VarStore::new(Device::Cpu);
     let text = Tensor::randn([cfg.classes as i64, cfg.text_dim as i64], (Kind::Float, Device::Cpu));
@@ -22,6 +23,7 @@ fn build(cfg: &NetConfig, seed: i64) -> (VarStore, Lacaf) {
 }
 
 fn input(shape: [i64; 5], seed: i64) -> Tensor {
+    let _rng = common::rng_lock();
     tch::manual_seed(seed);
     Tensor::randn(shape, (Kind::Float, Device::Cpu))
 }
@@ -237,11 +239,13 @@ fn tiny_network_matches_the_pytorch_reference() {
     let cfg = reference_config(&reference, Norm::Instance);
     // Replay make_lacaf_golden.py's generator sequence: text, sorted state_dict, input.
     let opts = (Kind::Float, Device::Cpu);
+    let rng = common::rng_lock();
     tch::manual_seed(1234);
     let text = Tensor::randn([cfg.classes as i64, cfg.text_dim as i64], opts);
     let values: Vec<(String, Tensor)> =
         reference.state_dict["instance"].iter().map(|(n, shape)| (n.clone(), Tensor::randn(shape.as_slice(), opts) * 0.2)).collect();
     let x = Tensor::randn([1, 2, 16, 16, 16], opts);
+    drop(rng);
     let vs = VarStore::new(Device::Cpu);
     let net = Lacaf::new(&cfg, &vs.root(), &text).unwrap();
     let vars = vs.variables();

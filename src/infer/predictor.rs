@@ -78,7 +78,7 @@ impl Predictor {
         let (c, k, j, i) = channels.dim();
         if c != self.net.config().in_channels || [k, j, i] != grid.shape {
             return Err(InferError::InputShape {
-                expected: format!("[{}, {:?}]", self.net.config().in_channels, grid.shape),
+                expected: format!("[{}, {}, {}, {}] (channels, then the grid's shape)", self.net.config().in_channels, grid.shape[0], grid.shape[1], grid.shape[2]),
                 found: vec![c, k, j, i],
             });
         }

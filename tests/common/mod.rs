@@ -19,3 +19,10 @@ pub fn repo() -> PathBuf {
 pub fn fixture(area: &str, name: &str) -> PathBuf {
     repo().join("fixtures").join(area).join(name)
 }
+
+/// libtorch's default CPU generator is global: tests that seed it and draw from it hold this lock
+/// so that tests running in parallel threads do not interleave their draws.
+pub fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
