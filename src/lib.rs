@@ -5,6 +5,7 @@
 //! segmentation → delivery. Each stage has a synchronous core; the node calls it from async
 //! code through `spawn_blocking`.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod dimse;

@@ -1,5 +1,7 @@
 //! The `pavseg` command line: one file per subcommand, each a thin shell over the library.
 
+mod bench;
+mod embed;
 mod phantom;
 
 use clap::{Parser, Subcommand};
@@ -16,6 +18,11 @@ pub struct Cli {
 pub enum Command {
     /// Generate a synthetic chest CT phantom with artery/vein ground truth.
     Phantom(phantom::Args),
+    /// Encode the plugin's prompts into the prompt-embeddings file (MiniLM or CLIP).
+    Embed(embed::Args),
+    /// Benchmarks against reference tools, measured in the same run.
+    #[command(subcommand)]
+    Bench(bench::Bench),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit
@@ -25,6 +32,8 @@ pub fn main() -> ExitCode {
     init_tracing();
     let result = match cli.command {
         Command::Phantom(args) => phantom::run(args),
+        Command::Embed(args) => embed::run(args),
+        Command::Bench(b) => bench::run(b),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
