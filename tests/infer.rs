@@ -7,7 +7,7 @@ use pavseg::geometry::Geometry;
 use pavseg::infer::{label_map, DeviceChoice, InferSettings, Predictor, Probabilities};
 use pavseg::model::{Lacaf, NetConfig, Norm};
 use tch::nn::VarStore;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 fn cfg() -> NetConfig {
     NetConfig { base_width: 4, text_dim: 16, classes: 4, text_heads: 4, norm_groups: 4, norm: Norm::Instance, ..NetConfig::default() }
@@ -17,13 +17,18 @@ fn classes() -> Vec<String> {
     ["left pulmonary artery", "left pulmonary vein", "right pulmonary artery", "right pulmonary vein"].map(String::from).to_vec()
 }
 
-/// A predictor whose network has the same weights in every call (seed 21).
-fn predictor(window: usize, overlap: f64, batch: usize) -> Predictor {
-    let _rng = common::rng_lock();
-    tch::manual_seed(21);
+/// A network with the same weights in every call.
+fn network() -> (VarStore, Lacaf) {
+    let mut stream = common::Stream::new(21);
     let vs = VarStore::new(Device::Cpu);
-    let text = Tensor::randn([4, 16], (Kind::Float, Device::Cpu));
+    let text = stream.tensor(&[4, 16], 1.0);
     let net = Lacaf::new(&cfg(), &vs.root(), &text).expect("network");
+    common::fill_trainable(&vs, &mut stream, 0.3);
+    (vs, net)
+}
+
+fn predictor(window: usize, overlap: f64, batch: usize) -> Predictor {
+    let (vs, net) = network();
     let settings = InferSettings { device: DeviceChoice::Cpu, window, overlap, batch, half: false };
     Predictor::new(vs, net, classes(), &settings).expect("predictor")
 }
@@ -141,4 +146,41 @@ fn device_strings_parse_and_cuda_is_checked() {
     assert_eq!(auto.is_cuda(), tch::Cuda::is_available());
     let beyond = DeviceChoice::Cuda(tch::Cuda::device_count() as usize);
     assert!(beyond.resolve().is_err());
+}
+
+#[test]
+fn a_plugin_folder_with_config_weights_and_embeddings_predicts() {
+    use pavseg::plugin::Plugin;
+    use pavseg::text::PromptEmbeddings;
+    let dir = common::temp_dir("plugin-predict");
+    let shipped = std::fs::read_to_string(common::repo().join("plugins/pulmonary-av/plugin.toml")).unwrap();
+    std::fs::write(dir.join("plugin.toml"), shipped.replace("window = 96", "window = 16").replace("device = \"auto\"", "device = \"cpu\"")).unwrap();
+    let plugin = Plugin::load(&dir.join("plugin.toml")).unwrap();
+    // A small random network saved as the plugin's weights, with embeddings for its prompts.
+    let (vs, net) = network();
+    pavseg::model::save(&vs, &cfg(), &plugin.file.model.weights, &plugin.file.model.config).unwrap();
+    let data = ndarray::Array2::from_shape_vec((4, 16), Vec::<f32>::try_from(net.text().flatten(0, -1)).unwrap()).unwrap();
+    let mut embeddings = PromptEmbeddings {
+        encoder: "test".into(),
+        encoder_weights: "random".into(),
+        template: plugin.file.prompts.template.clone(),
+        classes: plugin.class_names(),
+        prompts: plugin.prompts(),
+        data,
+    };
+    embeddings.write(&plugin.file.model.embeddings).unwrap();
+    let predictor = Predictor::from_plugin(&plugin).expect("loading the plugin's network");
+    let (x, grid) = volume([16, 16, 16], 6);
+    let probs = predictor.predict(x.view(), &grid).unwrap();
+    let direct = tch::no_grad(|| net.forward(&to_tensor(x.view()), false)).unwrap().sigmoid();
+    let direct: Vec<f32> = Vec::try_from(direct.flatten(0, -1)).unwrap();
+    let max = probs.data.iter().zip(&direct).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(max <= 1e-6, "plugin predictor differs from the saved network by {max}");
+    let labels = label_map(&probs, &plugin.class_labels(), plugin.file.model.threshold).unwrap();
+    assert_eq!(labels.labels.dim(), (16, 16, 16));
+
+    embeddings.prompts[0] = "another prompt".into();
+    embeddings.write(&plugin.file.model.embeddings).unwrap();
+    let err = Predictor::from_plugin(&plugin).err().expect("stale embeddings must be refused");
+    assert!(err.to_string().contains("rerun pavseg embed"), "{err}");
 }

@@ -21,6 +21,9 @@ pub struct Options {
     pub window: usize,
     pub threads: usize,
     pub reps: usize,
+    /// Alternations of pavseg and the reference (the machine's load drifts; each round measures
+    /// both back to back, and the medians over rounds are compared).
+    pub rounds: usize,
     pub device: DeviceChoice,
     pub half: bool,
     /// Source CT `[slices, rows, columns]` and its spacing in mm.
@@ -87,8 +90,6 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         Ok(t.elapsed().as_secs_f64())
     };
     forward()?;
-    let ours_window_s = median((0..o.reps.max(1)).map(|_| forward()).collect::<Result<_, _>>()?);
-    println!("RESULT pavseg window {ours_window_s:.3} s size={} params={params} threads={} device={device:?}", o.window, o.threads);
 
     let norm = match o.net.norm {
         Norm::Instance => "instance",
@@ -114,7 +115,17 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         Ok(fields)
     };
     let seconds = |fields: &[String]| fields.get(1).and_then(|s| s.parse::<f64>().ok());
-    let reference_window_s = if o.no_reference { None } else { seconds(&reference("window", &[])?) };
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 0..o.rounds.max(1) {
+        let s = median((0..o.reps.max(1)).map(|_| forward()).collect::<Result<_, _>>()?);
+        println!("RESULT pavseg window {s:.3} s size={} params={params} threads={} device={device:?} round={round}", o.window, o.threads);
+        ours.push(s);
+        if !o.no_reference {
+            theirs.extend(seconds(&reference("window", &[])?));
+        }
+    }
+    let ours_window_s = median(ours);
+    let reference_window_s = (!theirs.is_empty()).then(|| median(theirs));
 
     let model_grid = model_grid(o.ct_shape, o.ct_spacing, o.model_spacing);
     let windows = windows::window_count(model_grid, [o.window; 3], o.overlap);

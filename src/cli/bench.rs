@@ -38,6 +38,9 @@ pub struct InferArgs {
     /// Timed repetitions after one warm-up (median reported).
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
+    /// Alternate pavseg and the reference this many times; medians over rounds are compared.
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
     /// auto | cpu | cuda | cuda:N
     #[arg(long, default_value = "cpu")]
     pub device: DeviceChoice,
@@ -114,6 +117,7 @@ fn infer(a: InferArgs) -> anyhow::Result<()> {
         window: a.window,
         threads: a.threads,
         reps: a.reps,
+        rounds: a.rounds,
         device: a.device,
         half: a.half,
         ct_shape: three(&a.ct_shape, "--ct-shape")?,
@@ -126,7 +130,7 @@ fn infer(a: InferArgs) -> anyhow::Result<()> {
     };
     let r = bench::infer::run(&options)?;
     println!("device {}  parameters {}  window {}^3  threads {}", r.device, r.params, options.window, options.threads);
-    println!("pavseg  {:.3} s per window", r.ours_window_s);
+    println!("pavseg  {:.3} s per window (median over {} rounds)", r.ours_window_s, options.rounds);
     if let Some(t) = r.reference_window_s {
         println!("PyTorch eager {:.3} s per window  ratio pavseg/PyTorch {:.3}", t, r.ours_window_s / t);
     }

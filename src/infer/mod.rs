@@ -30,6 +30,10 @@ pub enum InferError {
     Window { first: usize, start: [usize; 3], source: crate::model::ModelError },
     #[error("{action}: {source}")]
     Tensor { action: &'static str, source: tch::TchError },
+    #[error("prompt embeddings {} were not made for the classes and prompts of plugin {} (rerun pavseg embed)", path.display(), plugin.display())]
+    StaleEmbeddings { path: std::path::PathBuf, plugin: std::path::PathBuf },
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Embeddings(#[from] crate::text::TextError),
 }

@@ -7,6 +7,8 @@ use super::types::Probabilities;
 use super::InferError;
 use crate::geometry::Geometry;
 use crate::model::{self, Lacaf};
+use crate::plugin::Plugin;
+use crate::text::PromptEmbeddings;
 use ndarray::{Array4, ArrayView4};
 use std::path::Path;
 use tch::nn::VarStore;
@@ -59,6 +61,17 @@ impl Predictor {
         let text = array2_to_tensor(text)?;
         let (vs, net) = model::load(config, weights, &text, device)?;
         Self::new(vs, net, classes, settings)
+    }
+
+    /// Loads the plugin's network with its prompt embeddings, checking that the embeddings were
+    /// made for the plugin's classes and prompts.
+    pub fn from_plugin(plugin: &Plugin) -> Result<Self, InferError> {
+        let m = &plugin.file.model;
+        let embeddings = PromptEmbeddings::read(&m.embeddings)?;
+        if embeddings.classes != plugin.class_names() || embeddings.prompts != plugin.prompts() {
+            return Err(InferError::StaleEmbeddings { path: m.embeddings.clone(), plugin: plugin.path.clone() });
+        }
+        Self::load(&m.config, &m.weights, &embeddings.data, plugin.class_names(), &plugin.infer_settings())
     }
 
     pub fn device(&self) -> Device {

@@ -6,7 +6,7 @@
 
 use super::config::NetConfig;
 use super::conv_block::DoubleConv;
-use super::layers::UpConv3d;
+use super::layers::{prefers_channels_last, to_channels_last, UpConv3d};
 use tch::nn::Path;
 use tch::{TchError, Tensor};
 
@@ -16,6 +16,8 @@ pub struct UNet3d {
     enc: Vec<DoubleConv>,
     up: Vec<UpConv3d>,
     dec: Vec<DoubleConv>,
+    /// Feed the input channels-last (the conv weights are, see `layers::prefers_channels_last`).
+    channels_last: bool,
 }
 
 /// Output of the backbone: the deepest features (16b channels, 1/8 resolution) for the image
@@ -48,13 +50,13 @@ impl UNet3d {
             DoubleConv::new(&(&dec_p / "1"), 8 * b + 4 * b, 4 * b, 4 * b, n)?,
             DoubleConv::new(&(&dec_p / "2"), 4 * b + 2 * b, 2 * b, 2 * b, n)?,
         ];
-        Ok(UNet3d { enc, up, dec })
+        Ok(UNet3d { enc, up, dec, channels_last: prefers_channels_last(p.device()) })
     }
 
     /// `x`: `[B, in, D, H, W]` with D, H, W multiples of 8 (checked by the caller).
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Features, TchError> {
         let mut skips = Vec::with_capacity(3);
-        let mut h = self.enc[0].forward(x, train)?;
+        let mut h = if self.channels_last { self.enc[0].forward(&to_channels_last(x)?, train)? } else { self.enc[0].forward(x, train)? };
         for stage in &self.enc[1..] {
             let pooled = h.f_max_pool3d([2, 2, 2], [2, 2, 2], [0, 0, 0], [1, 1, 1], false)?;
             skips.push(h);

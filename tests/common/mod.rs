@@ -20,9 +20,47 @@ pub fn fixture(area: &str, name: &str) -> PathBuf {
     repo().join("fixtures").join(area).join(name)
 }
 
-/// libtorch's default CPU generator is global: tests that seed it and draw from it hold this lock
-/// so that tests running in parallel threads do not interleave their draws.
-pub fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Reproducible test values without libtorch's global generator (which tests running in
+/// parallel threads would share): splitmix64 of `seed + (n + 1) * 0x9E3779B97F4A7C15`, top 24
+/// bits as a float32 in [-1, 1). fixtures/model/make_lacaf_golden.py computes the same stream.
+pub struct Stream {
+    seed: u64,
+    next: u64,
+}
+
+impl Stream {
+    pub fn new(seed: u64) -> Self {
+        Stream { seed, next: 0 }
+    }
+
+    pub fn values(&mut self, n: usize, scale: f32) -> Vec<f32> {
+        let first = self.next + 1;
+        self.next += n as u64;
+        (first..first + n as u64)
+            .map(|i| {
+                let mut z = self.seed.wrapping_add(i.wrapping_mul(0x9E3779B97F4A7C15));
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+                z ^= z >> 31;
+                ((z >> 40) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * scale
+            })
+            .collect()
+    }
+
+    pub fn tensor(&mut self, shape: &[i64], scale: f32) -> tch::Tensor {
+        let n = shape.iter().product::<i64>() as usize;
+        tch::Tensor::from_slice(&self.values(n, scale)).reshape(shape)
+    }
+}
+
+/// Fills every trainable variable of `vs`, in name order, from `stream` (running statistics
+/// and counters keep their initial values).
+pub fn fill_trainable(vs: &tch::nn::VarStore, stream: &mut Stream, scale: f32) {
+    let trainable: Vec<tch::Tensor> = vs.trainable_variables();
+    let vars: std::collections::BTreeMap<String, tch::Tensor> = vs.variables().into_iter().collect();
+    tch::no_grad(|| {
+        for t in vars.values().filter(|t| trainable.iter().any(|v| v.data_ptr() == t.data_ptr())) {
+            t.shallow_clone().copy_(&stream.tensor(&t.size(), scale));
+        }
+    });
 }
