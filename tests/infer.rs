@@ -135,6 +135,12 @@ fn label_map_merges_sides_and_lets_the_larger_probability_win() {
 }
 
 #[test]
+fn a_predictor_can_move_to_a_blocking_thread() {
+    fn send<T: Send + 'static>(_: &T) {}
+    send(&predictor(16, 0.5, 1));
+}
+
+#[test]
 fn device_strings_parse_and_cuda_is_checked() {
     assert_eq!("auto".parse::<DeviceChoice>().unwrap(), DeviceChoice::Auto);
     assert_eq!("cpu".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cpu);

@@ -70,6 +70,9 @@ pub fn model_grid(ct_shape: [usize; 3], ct_spacing: [f64; 3], model_spacing: [f6
 pub fn run(o: &Options) -> Result<Report, BenchError> {
     tch::set_num_threads(o.threads as i32);
     let device = o.device.resolve()?;
+    if device.is_cuda() {
+        tch::Cuda::cudnn_set_benchmark(true);
+    }
     let script = o.anchors.join("lacaf_torch.py");
     if !o.no_reference && !script.exists() {
         return Err(BenchError::MissingAnchor(script));

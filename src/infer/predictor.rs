@@ -46,6 +46,10 @@ impl Predictor {
         }
         let sliding = SlidingWindow::cube(settings.window, settings.overlap, settings.batch, settings.half);
         sliding.validate()?;
+        if net.device().is_cuda() {
+            // Every forward pass has the same shape: let cuDNN pick its fastest algorithms once.
+            tch::Cuda::cudnn_set_benchmark(true);
+        }
         Ok(Predictor { net, _vs: vs, classes, sliding })
     }
 
