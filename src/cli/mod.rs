@@ -1,6 +1,7 @@
 //! The `pavseg` command line: one file per subcommand, each a thin shell over the library.
 
 mod bench;
+mod embed;
 mod phantom;
 mod seg_from_labels;
 mod send;
@@ -31,7 +32,9 @@ pub enum Command {
     Health(status::HealthArgs),
     /// Write a DICOM-SEG (plus NIfTI and PNG preview) from a CT series and a label map on its grid.
     SegFromLabels(seg_from_labels::Args),
-    /// Benchmarks against the reference tools (ratios in the same run).
+    /// Encode the plugin's prompts into the prompt-embeddings file (MiniLM or CLIP).
+    Embed(embed::Args),
+    /// Benchmarks against reference tools, measured in the same run.
     #[command(subcommand)]
     Bench(bench::Bench),
 }
@@ -48,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::status(args),
         Command::Health(args) => status::health(args),
         Command::SegFromLabels(args) => seg_from_labels::run(args),
+        Command::Embed(args) => embed::run(args),
         Command::Bench(b) => bench::run(b),
     };
     match result {

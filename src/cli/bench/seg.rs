@@ -1,15 +1,8 @@
-//! `pavseg bench <name>`: benchmarks against the reference tools, reported as ratios.
+//! `pavseg bench seg` and its worker `pavseg bench seg-write`.
 
+use super::default_anchors;
 use crate::bench;
 use std::path::PathBuf;
-
-#[derive(Debug, clap::Subcommand)]
-pub enum Bench {
-    /// DICOM-SEG build + write against highdicom and dcmqi (512x512x300, two segments).
-    Seg(SegArgs),
-    /// One SEG build + write in this process (the pavseg side of `bench seg`).
-    SegWrite(SegWriteArgs),
-}
 
 #[derive(Debug, clap::Args)]
 pub struct SegArgs {
@@ -44,32 +37,22 @@ pub struct SegWriteArgs {
     pub keep_empty_frames: bool,
 }
 
-/// `../shared/anchors` relative to the repository root, where CI keeps the reference scripts.
-fn default_anchors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors")
+pub fn seg_write(a: SegWriteArgs) -> anyhow::Result<()> {
+    let w = bench::seg::write_once(&a.dicom, &a.labels, &a.out, a.keep_empty_frames)?;
+    println!(
+        "RESULT pavseg build+write={:.4} s build={:.4} s write={:.4} s read={:.3} s frames={} bytes={} work_kb={}",
+        w.build_seconds + w.write_seconds,
+        w.build_seconds,
+        w.write_seconds,
+        w.read_seconds,
+        w.frames,
+        w.bytes,
+        w.work_kb.map(|k| k.to_string()).unwrap_or_else(|| "unknown".into())
+    );
+    Ok(())
 }
 
-pub fn run(b: Bench) -> anyhow::Result<()> {
-    match b {
-        Bench::Seg(a) => seg(a),
-        Bench::SegWrite(a) => {
-            let w = bench::seg::write_once(&a.dicom, &a.labels, &a.out, a.keep_empty_frames)?;
-            println!(
-                "RESULT pavseg build+write={:.4} s build={:.4} s write={:.4} s read={:.3} s frames={} bytes={} work_kb={}",
-                w.build_seconds + w.write_seconds,
-                w.build_seconds,
-                w.write_seconds,
-                w.read_seconds,
-                w.frames,
-                w.bytes,
-                w.work_kb.map(|k| k.to_string()).unwrap_or_else(|| "unknown".into())
-            );
-            Ok(())
-        }
-    }
-}
-
-fn seg(a: SegArgs) -> anyhow::Result<()> {
+pub fn seg(a: SegArgs) -> anyhow::Result<()> {
     anyhow::ensure!(a.slices >= 2 && a.rows >= 16 && a.cols >= 16, "at least 2 slices of 16 x 16 pixels");
     let (work, temporary) = match a.work {
         Some(w) => (w, false),
