@@ -10,14 +10,20 @@ pub mod cli;
 pub mod config;
 pub mod dimse;
 pub mod geometry;
+pub mod infer;
 pub mod io;
+pub mod model;
 pub mod node;
 pub mod phantom;
+pub mod plugin;
 pub mod preprocess;
 pub mod scu;
+pub mod seg;
 pub mod spool;
+pub mod text;
 pub mod uid;
 pub mod volume;
+pub mod weights;
 
 /// Implementation Class UID written into the file meta of every file pavseg creates.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.137038125200117683960539101183524916041";

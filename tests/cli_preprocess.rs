@@ -69,14 +69,9 @@ fn anchors() -> PathBuf {
     p
 }
 
-/// Python with SimpleITK: $PAVSEG_PYTHON, else the project's .venv.
+/// Python with SimpleITK: $PAVSEG_PYTHON, else $VIRTUAL_ENV/bin/python, else .venv/bin/python.
 fn python() -> PathBuf {
-    let p = std::env::var_os("PAVSEG_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        let venv = std::env::var_os("VIRTUAL_ENV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-        venv.join("bin/python")
-    });
+    let p = pavseg::bench::tools::python();
     assert!(p.is_file(), "Python not found at {} (set PAVSEG_PYTHON)", p.display());
     p
 }

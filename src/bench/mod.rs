@@ -1,6 +1,50 @@
-//! Benchmarks against reference tools (`pavseg bench <name>`): each runs our code and the
-//! reference script from the anchors folder on the same input in the same run, and reports
-//! the ratio, since absolute times on shared machines mean little.
+//! Benchmarks behind `pavseg bench <name>`: each times pavseg against its reference tool in the
+//! same run (scripts in the shared anchors folder) and reports the ratio.
 
-pub mod measure;
+pub mod infer;
+pub mod memory;
+pub mod seg;
+pub mod tools;
 pub mod vesselness;
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("reference script {} not found (pass --anchors DIR)", .0.display())]
+    MissingAnchor(PathBuf),
+    #[error("running reference `{command}`: {reason}")]
+    Reference { command: String, reason: String },
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Infer(#[from] crate::infer::InferError),
+    #[error("{action}: {source}")]
+    Tensor { action: &'static str, source: tch::TchError },
+}
+
+/// Median of samples (seconds).
+pub fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    match samples.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => samples[n / 2],
+        n => (samples[n / 2 - 1] + samples[n / 2]) / 2.0,
+    }
+}
+
+/// Runs a reference command and returns the fields of its `RESULT` line.
+pub fn run_reference(command: &mut std::process::Command) -> Result<Vec<String>, BenchError> {
+    let shown = format!("{command:?}");
+    let out = command.output().map_err(|e| BenchError::Reference { command: shown.clone(), reason: e.to_string() })?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: String = stderr.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        return Err(BenchError::Reference { command: shown, reason: format!("exit {}: {tail}", out.status) });
+    }
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT ").map(|r| r.split_whitespace().map(str::to_owned).collect()))
+        .ok_or(BenchError::Reference { command: shown, reason: format!("no RESULT line in: {stdout}") })
+}

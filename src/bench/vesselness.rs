@@ -5,9 +5,8 @@
 //! start-up included); our process also resets its peak just before the filter and reports
 //! what the filter itself adds above the loaded input.
 
-use super::measure::{
-    measure, own_peak_rss_kib, own_rss_kib, reset_own_peak_rss, result_field, MeasureError, Measured,
-};
+use super::memory::{cpu_seconds, own_peak_rss_kib, own_rss_kib, reset_own_peak_rss};
+use super::tools::{self, ToolError};
 use crate::geometry::Geometry;
 use crate::io::nifti::{self, NiftiError};
 use crate::phantom::{self, PhantomParams, PhantomWriteError};
@@ -16,12 +15,20 @@ use crate::volume::{assemble_files, AssembleError, AssemblyLimits};
 use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
+/// GNU time, which reports the peak RSS and CPU time of the process it runs.
+pub const GNU_TIME: &str = "/usr/bin/time";
+
 #[derive(Debug, thiserror::Error)]
-pub enum BenchError {
+pub enum VesselnessBenchError {
     #[error(transparent)]
-    Measure(#[from] MeasureError),
+    Tool(#[from] ToolError),
+    #[error("{GNU_TIME} is missing: install GNU time (Debian package `time`) to measure peak memory")]
+    MissingGnuTime,
+    #[error("{tool} printed no number for {field} in its RESULT line")]
+    ReadField { tool: String, field: &'static str },
     #[error("cannot write the benchmark input to {path}: {reason}")]
     WriteInput { path: PathBuf, reason: String },
     #[error("cannot write the phantom: {0}")]
@@ -108,10 +115,10 @@ impl Report {
     }
 }
 
-pub fn run(o: &Options) -> Result<Report, BenchError> {
+pub fn run(o: &Options) -> Result<Report, VesselnessBenchError> {
     let script = o.anchors.join("vesselness_sitk.py");
     if !script.is_file() {
-        return Err(BenchError::FindReference { path: script });
+        return Err(VesselnessBenchError::FindReference { path: script });
     }
     let input = materialise(&o.input, &o.work)?;
     let scales: Vec<String> = o.scales_mm.iter().map(|s| s.to_string()).collect();
@@ -124,11 +131,13 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     sitk_args.extend(scales);
     sitk_args.extend(["--threads".into(), threads.clone()]);
 
-    let run_both = || -> Result<(ToolResult, Option<(u64, u64)>, ToolResult), BenchError> {
-        let m = measure(&o.exe, &ours_args, &[("RAYON_NUM_THREADS", threads.clone())])?;
-        let (ours, extra) = tool_result(&o.exe, &m)?;
-        let m = measure(&o.python, &sitk_args, &[("OMP_NUM_THREADS", threads.clone())])?;
-        let (sitk, _) = tool_result(&o.python, &m)?;
+    let ours_env = ("RAYON_NUM_THREADS", threads.as_str());
+    let sitk_env = ("OMP_NUM_THREADS", threads.as_str());
+    let run_both = || -> Result<(ToolResult, Option<(u64, u64)>, ToolResult), VesselnessBenchError> {
+        let m = measure("pavseg bench vesselness-worker", &o.exe, &ours_args, ours_env, "--exe")?;
+        let (ours, extra) = tool_result("pavseg", &m)?;
+        let m = measure("vesselness_sitk.py", &o.python, &sitk_args, sitk_env, "PAVSEG_PYTHON or --python")?;
+        let (sitk, _) = tool_result("SimpleITK", &m)?;
         Ok((ours, extra, sitk))
     };
     let (mut ours, mut extra, mut sitk) = run_both()?;
@@ -149,22 +158,52 @@ fn path_arg(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// What one process printed and used.
+struct Measured {
+    stdout: String,
+    /// The report of `/usr/bin/time -v`.
+    report: String,
+    wall_s: f64,
+}
+
+/// Runs `program args` under GNU time with one environment variable set.
+fn measure(
+    tool: &str,
+    program: &Path,
+    args: &[String],
+    env: (&str, &str),
+    hint: &'static str,
+) -> Result<Measured, VesselnessBenchError> {
+    if !Path::new(GNU_TIME).exists() {
+        return Err(VesselnessBenchError::MissingGnuTime);
+    }
+    let mut cmd = Command::new(GNU_TIME);
+    cmd.arg("-v").arg(program).args(args).env(env.0, env.1);
+    let t = Instant::now();
+    let out = tools::run(tool, &mut cmd, hint)?;
+    Ok(Measured { stdout: out.stdout, report: out.stderr, wall_s: t.elapsed().as_secs_f64() })
+}
+
 /// One tool's numbers, and for our worker the filter's own extra peak (KiB) and the voxel count.
-fn tool_result(program: &Path, m: &Measured) -> Result<(ToolResult, Option<(u64, u64)>), BenchError> {
-    let filter_s = result_field(&m.stdout, "filter").ok_or_else(|| MeasureError::ReadOutput {
-        program: program.to_path_buf(),
-        what: "RESULT line with filter=",
-        tail: m.stdout.clone(),
-    })?;
-    let extra = result_field(&m.stdout, "filter_peak_extra_kib").filter(|v| *v >= 0.0).map(|v| v as u64);
-    let voxels = result_field(&m.stdout, "voxels").map(|v| v as u64);
-    let r = ToolResult { filter_s, peak_rss_kib: m.peak_rss_kib, process_wall_s: m.wall_s, process_cpu_s: m.cpu_s };
+fn tool_result(tool: &str, m: &Measured) -> Result<(ToolResult, Option<(u64, u64)>), VesselnessBenchError> {
+    let fields = tools::result_fields(tool, &m.stdout)?;
+    let number = |key: &str| fields.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse::<f64>().ok());
+    let filter_s =
+        number("filter").ok_or_else(|| VesselnessBenchError::ReadField { tool: tool.into(), field: "filter" })?;
+    let extra = number("filter_peak_extra_kib").filter(|v| *v >= 0.0).map(|v| v as u64);
+    let voxels = number("voxels").map(|v| v as u64);
+    let r = ToolResult {
+        filter_s,
+        peak_rss_kib: tools::max_rss_kb(tool, &m.report)?,
+        process_wall_s: m.wall_s,
+        process_cpu_s: cpu_seconds(&m.report),
+    };
     Ok((r, extra.zip(voxels)))
 }
 
 /// Writes the input under `work` unless it is there already; returns what to pass to both tools.
-fn materialise(input: &Input, work: &Path) -> Result<PathBuf, BenchError> {
-    let write_err = |path: &Path, e: &dyn std::fmt::Display| BenchError::WriteInput {
+fn materialise(input: &Input, work: &Path) -> Result<PathBuf, VesselnessBenchError> {
+    let write_err = |path: &Path, e: &dyn std::fmt::Display| VesselnessBenchError::WriteInput {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
@@ -206,7 +245,7 @@ fn materialise(input: &Input, work: &Path) -> Result<PathBuf, BenchError> {
 }
 
 /// The worker: loads the input, times the filter, prints one `RESULT` line.
-pub fn worker(input: &Path, scales_mm: &[f64]) -> Result<String, BenchError> {
+pub fn worker(input: &Path, scales_mm: &[f64]) -> Result<String, VesselnessBenchError> {
     let t = Instant::now();
     let (hu, geometry) = load(input)?;
     let load_s = t.elapsed().as_secs_f64();
@@ -231,10 +270,10 @@ pub fn worker(input: &Path, scales_mm: &[f64]) -> Result<String, BenchError> {
     ))
 }
 
-fn load(input: &Path) -> Result<(Array3<f32>, Geometry), BenchError> {
+fn load(input: &Path) -> Result<(Array3<f32>, Geometry), VesselnessBenchError> {
     if input.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(input)
-            .map_err(|e| BenchError::ReadInput { path: input.to_path_buf(), reason: e.to_string() })?
+            .map_err(|e| VesselnessBenchError::ReadInput { path: input.to_path_buf(), reason: e.to_string() })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file())
             .collect();

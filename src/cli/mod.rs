@@ -1,8 +1,13 @@
 //! The `pavseg` command line: one file per subcommand, each a thin shell over the library.
 
 mod bench;
+mod embed;
 mod phantom;
 mod preprocess;
+mod seg_from_labels;
+mod send;
+mod serve;
+mod status;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -20,8 +25,21 @@ pub enum Command {
     Phantom(phantom::Args),
     /// Preprocess a CT (series folder or NIfTI) and write the network's two input channels.
     Preprocess(preprocess::Args),
-    /// Benchmarks against reference tools.
-    Bench(bench::Args),
+    /// Send DICOM files or folders to a peer (C-STORE SCU).
+    Send(send::Args),
+    /// Run the DICOM node.
+    Serve(serve::Args),
+    /// Show queue, jobs, failures and pending deliveries from the spool.
+    Status(status::StatusArgs),
+    /// Check that the running node answers C-ECHO (exit status 0), for systemd or containers.
+    Health(status::HealthArgs),
+    /// Write a DICOM-SEG (plus NIfTI and PNG preview) from a CT series and a label map on its grid.
+    SegFromLabels(seg_from_labels::Args),
+    /// Encode the plugin's prompts into the prompt-embeddings file (MiniLM or CLIP).
+    Embed(embed::Args),
+    /// Benchmarks against reference tools, measured in the same run.
+    #[command(subcommand)]
+    Bench(bench::Bench),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit
@@ -32,7 +50,13 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Phantom(args) => phantom::run(args),
         Command::Preprocess(args) => preprocess::run(args),
-        Command::Bench(args) => bench::run(args),
+        Command::Send(args) => send::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Status(args) => status::status(args),
+        Command::Health(args) => status::health(args),
+        Command::SegFromLabels(args) => seg_from_labels::run(args),
+        Command::Embed(args) => embed::run(args),
+        Command::Bench(b) => bench::run(b),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,15 +46,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let t = std::time::Instant::now();
     let p = phantom::generate(&params);
+    let generated = t.elapsed().as_secs_f64();
     let files = phantom::write_phantom(&p, &a.out).with_context(|| format!("writing phantom to {}", a.out.display()))?;
     println!(
-        "phantom seed {} {}x{}x{} written to {} in {:.1} s (series {})",
+        "phantom seed {} {}x{}x{} generated in {:.1} s, written to {} in {:.1} s (series {})",
         a.seed,
         a.cols,
         a.rows,
         a.slices,
+        generated,
         a.out.display(),
-        t.elapsed().as_secs_f64(),
+        t.elapsed().as_secs_f64() - generated,
         files.series_instance_uid
     );
     Ok(())

@@ -45,6 +45,19 @@ where
     opts.write_nifti(&ijk).map_err(|e| NiftiError::Write { path: path.to_path_buf(), reason: e.to_string() })
 }
 
+/// The grid a NIfTI header describes for an `(i, j, k)` array of `shape_ijk` (its sform, else
+/// its qform, as the nifti crate resolves them).
+pub fn header_geometry(header: &NiftiHeader, shape_ijk: [usize; 3]) -> Geometry {
+    let m: Matrix4<f64> = header.affine();
+    let mut a = [[0.0; 4]; 4];
+    for (r, row) in a.iter_mut().enumerate() {
+        for (c, v) in row.iter_mut().enumerate() {
+            *v = m[(r, c)];
+        }
+    }
+    Geometry::from_affine_ras(shape_ijk, a)
+}
+
 /// Reads a NIfTI volume as `[k, j, i]` values of type `T` with its geometry.
 pub fn read<T>(path: &Path) -> Result<(Array3<T>, Geometry), NiftiError>
 where
@@ -57,14 +70,7 @@ where
     let dims = data.ndim();
     let data = data.into_dimensionality::<Ix3>().map_err(|_| NiftiError::NotThreeD { path: path.to_path_buf(), dims })?;
     let shape_ijk = [data.shape()[0], data.shape()[1], data.shape()[2]];
-    let m: Matrix4<f64> = header.affine();
-    let mut a = [[0.0; 4]; 4];
-    for (r, row) in a.iter_mut().enumerate() {
-        for (c, v) in row.iter_mut().enumerate() {
-            *v = m[(r, c)];
-        }
-    }
-    let geometry = Geometry::from_affine_ras(shape_ijk, a);
+    let geometry = header_geometry(&header, shape_ijk);
     let kji = data.reversed_axes().as_standard_layout().into_owned();
     Ok((kji, geometry))
 }

@@ -1,1 +1,175 @@
-//! (in progress)
+//! The DICOM node: a listener that accepts associations (C-ECHO, C-STORE), spools every
+//! instance durably before acknowledging it, seals series that went quiet into jobs, and
+//! runs those jobs on a bounded pool of workers.
+//!
+//! The shape follows mini-redis's server: a semaphore bounds associations, each association
+//! runs in its own task, and shutdown stops accepting, lets in-flight associations finish
+//! within a grace period, then aborts the rest.
+
+mod access;
+mod association;
+mod delivery;
+mod negotiation;
+mod store;
+mod tracker;
+mod worker;
+
+use crate::config::Settings;
+use crate::spool::{JobRecord, JobState, Spool, SpoolError};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tracing::{error, info, warn};
+
+pub use tracker::Tracker;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("cannot open the spool: {0}")]
+    OpenSpool(#[source] SpoolError),
+    #[error("cannot recover jobs from the spool: {0}")]
+    RecoverJobs(#[source] SpoolError),
+    #[error("background task failed: {0}")]
+    Join(String),
+}
+
+/// Jobs started this many times without finishing are rejected instead of retried.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// State shared by every association and worker.
+pub(crate) struct Shared {
+    pub settings: Settings,
+    pub spool: Spool,
+    pub tracker: Tracker,
+    pub options: negotiation::Options,
+    /// Wakes the delivery worker when something new is in the outbox.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
+}
+
+/// Runs the node on `listener` until `shutdown` completes, then shuts down gracefully.
+/// Tests bind port 0 and pass a oneshot receiver as `shutdown`.
+pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Future) -> Result<(), NodeError> {
+    let spool = {
+        let (dir, reserve) = (settings.spool.dir.clone(), settings.spool.min_free_bytes);
+        tokio::task::spawn_blocking(move || Spool::open(&dir, reserve))
+            .await
+            .map_err(|e| NodeError::Join(e.to_string()))?
+            .map_err(NodeError::OpenSpool)?
+    };
+    let shared = Arc::new(Shared {
+        options: negotiation::options(&settings.node),
+        settings: settings.clone(),
+        spool,
+        tracker: Tracker::default(),
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
+    });
+    let (job_tx, job_rx) = mpsc::channel::<JobRecord>(settings.pipeline.queue_capacity);
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let recovered = recover(&shared).await?;
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(worker::run_workers(shared.clone(), job_rx, stop_rx.clone()));
+    background.spawn(delivery::run(shared.clone(), shared.outbox_wake.clone(), stop_rx.clone()));
+    background.spawn(tracker::watch_series(shared.clone(), job_tx.clone(), recovered, stop_rx.clone()));
+    drop(job_tx);
+
+    let local = listener.local_addr().ok();
+    info!(ae_title = %settings.node.ae_title, address = ?local, "pavseg node listening");
+    let (abort_tx, abort_rx) = watch::channel(false);
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let limit = Arc::new(Semaphore::new(settings.node.max_associations));
+    tokio::select! {
+        _ = accept_loop(&listener, &shared, &limit, &abort_rx, &done_tx) => {}
+        _ = shutdown => info!("shutdown requested: no new associations"),
+    }
+    drop(listener);
+    drop(done_tx);
+    let grace = Duration::from_secs(settings.node.shutdown_grace_seconds);
+    if tokio::time::timeout(grace, done_rx.recv()).await.is_err() {
+        warn!(grace_s = grace.as_secs(), "associations still open after the grace period: aborting them");
+        let _ = abort_tx.send(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), done_rx.recv()).await;
+    }
+    let _ = stop_tx.send(true);
+    let deadline = tokio::time::Instant::now() + grace;
+    while let Ok(Some(res)) = tokio::time::timeout_at(deadline, background.join_next()).await {
+        if let Err(e) = res {
+            error!(error = %e, "background task ended abnormally");
+        }
+    }
+    info!("pavseg node stopped");
+    Ok(())
+}
+
+/// Accepts connections while association slots are free; never returns except by error
+/// backoff exhaustion (it retries forever with a capped backoff).
+async fn accept_loop(
+    listener: &TcpListener,
+    shared: &Arc<Shared>,
+    limit: &Arc<Semaphore>,
+    abort: &watch::Receiver<bool>,
+    done: &mpsc::Sender<()>,
+) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let Ok(permit) = limit.clone().acquire_owned().await else { return };
+        let (socket, peer) = match listener.accept().await {
+            Ok(x) => {
+                backoff = Duration::from_millis(50);
+                x
+            }
+            Err(e) => {
+                error!(error = %e, "accept failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        let _ = socket.set_nodelay(true);
+        let (shared, abort, done) = (shared.clone(), abort.clone(), done.clone());
+        tokio::spawn(async move {
+            association::serve(socket, peer, shared, abort).await;
+            drop(permit);
+            drop(done);
+        });
+    }
+}
+
+/// On start-up: series that were arriving are watched again; sealed jobs that never finished
+/// are queued again, or rejected after too many attempts; finished ones are filed.
+async fn recover(shared: &Arc<Shared>) -> Result<Vec<JobRecord>, NodeError> {
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || -> Result<Vec<JobRecord>, NodeError> {
+        for series in shared.spool.arriving_series().map_err(NodeError::RecoverJobs)? {
+            info!(series = %series, "resuming series that was arriving before restart");
+            shared.tracker.touch(&series);
+        }
+        let mut queue = Vec::new();
+        for mut job in shared.spool.open_jobs().map_err(NodeError::RecoverJobs)? {
+            match job.state {
+                JobState::Queued | JobState::Running if job.attempts >= MAX_ATTEMPTS => {
+                    let reason = format!("job did not finish in {} attempts (the node stopped during processing)", job.attempts);
+                    warn!(job = %job.id, series = %job.series_instance_uid, "{reason}");
+                    shared.spool.reject_job(&mut job, &reason).map_err(NodeError::RecoverJobs)?;
+                }
+                JobState::Queued | JobState::Running => {
+                    info!(job = %job.id, series = %job.series_instance_uid, attempts = job.attempts, "re-queueing job");
+                    queue.push(job);
+                }
+                JobState::Done => {
+                    let result = job.result.clone().unwrap_or_default();
+                    shared.spool.finish_job(&mut job, result).map_err(NodeError::RecoverJobs)?;
+                }
+                JobState::Rejected => {
+                    let reason = job.reason.clone().unwrap_or_default();
+                    shared.spool.reject_job(&mut job, &reason).map_err(NodeError::RecoverJobs)?;
+                }
+            }
+        }
+        Ok(queue)
+    })
+    .await
+    .map_err(|e| NodeError::Join(e.to_string()))?
+}

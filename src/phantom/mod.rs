@@ -3,11 +3,51 @@
 //!
 //! The anatomy lives in patient space (millimetres, LPS) and is rendered onto whatever grid
 //! the parameters ask for, so a head-first and a feet-first phantom of one seed show the same
-//! patient.
+//! patient (the noise, too, is a function of the physical point).
+//!
+//! The patient (all randomness from ChaCha streams of the seed):
+//! - a body ellipse of soft tissue (+40 HU) with subcutaneous fat, ribs, sternum and spine, in
+//!   air (-1000 HU); two lungs (-850 HU) above the diaphragm domes, abdomen (+55 HU) below;
+//! - a mediastinum of fat (-90 HU) holding the heart, the aorta, the pulmonary trunk (anterior,
+//!   splitting below the carina into the left and right pulmonary arteries) and the left atrium
+//!   (posterior, below the bifurcation), the trachea and the main bronchi;
+//! - in each lung a bronchoarterial bundle grown from the hilum: bronchi (lumen -1000 HU, wall
+//!   +80 HU, 18 % of the radius and at least 0.7 mm thick) with an artery alongside each, radii
+//!   tapering by Murray's law from 7 mm to 1 mm;
+//! - in each lung a superior and an inferior venous tree grown by the same rules into the space
+//!   between the bundles (clear of every artery and bronchus), radii from 6 mm to 1 mm,
+//!   draining through the four pulmonary veins (7 mm at the atrium) to the left atrium;
+//! - all blood at +40 HU (unenhanced CT), so arteries and veins differ only by anatomy, and
+//!   Gaussian noise of 20 HU everywhere; CT numbers are clipped to -1024..3071 HU.
+//!
+//! Fitting into the field of view is described in `fit.rs`: a short grid squeezes the anatomy
+//! cranio-caudally (lungs fill 90 % of the z-extent); radii stay in millimetres.
+//!
+//! What is labelled: a voxel is artery (vein) when its centre lies inside a pulmonary artery
+//! (vein) and not inside the pulmonary trunk, the left atrium or the aorta, none of which is
+//! labelled. So the arteries are labelled from the trunk bifurcation outwards (the left and right
+//! pulmonary arteries through the hila, then the intrapulmonary trees) and the veins from the
+//! atrial ostia outwards (the four hilar pulmonary veins, then their trees). The side in
+//! `labels_lr` is the lung a vessel belongs to, along its whole course: the right pulmonary
+//! artery is "right" even where it starts just left of the midline.
 
 mod anatomy;
+mod bundle;
+mod directions;
+mod fit;
+mod mediastinum;
+mod noise;
+mod obstacles;
 mod render;
+mod shapes;
+mod territory;
+mod torso;
+mod tree;
+mod veins;
+mod vessels;
 mod write;
+#[cfg(test)]
+mod tests;
 
 pub use write::{write_phantom, PhantomFiles, PhantomWriteError};
 
@@ -81,7 +121,10 @@ pub struct Phantom {
 /// Generates the phantom for `params`; deterministic for a seed.
 pub fn generate(params: &PhantomParams) -> Phantom {
     let geometry = params.geometry();
-    let anatomy = anatomy::Anatomy::grow(params.seed);
-    let (hu, labels, labels_lr) = render::render(&anatomy, &geometry, params.seed);
+    let t = std::time::Instant::now();
+    let anatomy = anatomy::Anatomy::grow(params.seed, fit::Fit::for_grid(&geometry));
+    let grown = t.elapsed();
+    let (hu, labels, labels_lr) = render::render(&anatomy, &geometry);
+    tracing::debug!(parts = anatomy.parts.len(), ?grown, rendered = ?(t.elapsed() - grown), "phantom generated");
     Phantom { params: params.clone(), geometry, hu, labels, labels_lr }
 }

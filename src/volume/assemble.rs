@@ -81,9 +81,23 @@ pub fn assemble_slices(mut headers: Vec<SliceHeader>, limits: &AssemblyLimits) -
             plane.as_slice_mut().expect("standard layout").copy_from_slice(&values);
             Ok(())
         })?;
-    let first = &headers[0];
+    let source = series_ref(&headers)?;
+    Ok(Volume { hu, geometry, source })
+}
+
+/// The grid and source references of a series without decoding its pixel data: what a
+/// derived object (a DICOM-SEG) needs when the label map comes from elsewhere.
+pub fn assemble_headers(paths: &[PathBuf], limits: &AssemblyLimits) -> Result<(Geometry, SeriesRef), AssembleError> {
+    let mut headers: Vec<SliceHeader> = paths.par_iter().map(|p| read_slice_header(p)).collect::<Result<_, _>>()?;
+    let geometry = plan(&mut headers, limits)?;
+    Ok((geometry, series_ref(&headers)?))
+}
+
+/// The references to the sorted `headers`, with the first slice's header attributes.
+fn series_ref(headers: &[SliceHeader]) -> Result<SeriesRef, AssembleError> {
+    let first = headers.first().ok_or(AssembleError::NoSlices)?;
     let header = read_header_object(&first.path)?;
-    let source = SeriesRef {
+    Ok(SeriesRef {
         study_instance_uid: first.study_instance_uid.clone(),
         series_instance_uid: first.series_instance_uid.clone(),
         frame_of_reference_uid: first.frame_of_reference_uid.clone(),
@@ -93,8 +107,7 @@ pub fn assemble_slices(mut headers: Vec<SliceHeader>, limits: &AssemblyLimits) -
             .map(|h| SourceImage { sop_class_uid: h.sop_class_uid.clone(), sop_instance_uid: h.sop_instance_uid.clone() })
             .collect(),
         header,
-    };
-    Ok(Volume { hu, geometry, source })
+    })
 }
 
 /// Sorts `headers` along the slice normal and derives the grid, or says why they do not form one.

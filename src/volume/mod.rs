@@ -5,7 +5,7 @@ mod assemble;
 mod header;
 mod summary;
 
-pub use assemble::{assemble_files, assemble_slices, AssembleError, AssemblyLimits};
+pub use assemble::{assemble_files, assemble_headers, assemble_slices, AssembleError, AssemblyLimits};
 pub use header::{read_slice_header, SliceHeader};
 pub use summary::VolumeSummary;
 

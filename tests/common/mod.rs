@@ -1,11 +1,292 @@
-//! Helpers shared by the integration tests.
+//! Shared harness for integration tests: a real `pavseg serve` process on 127.0.0.1 with its
+//! own spool, phantoms, and the dcmtk peers.
 #![allow(dead_code)]
 
-use ndarray::ArrayView3;
-use std::path::PathBuf;
+pub mod raw;
+
+use pavseg::phantom::{self, PhantomFiles, PhantomParams};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pavseg");
+
+/// A fresh folder under the target dir, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let dir = base.join(format!("{name}-{}-{}", std::process::id(), rand_suffix()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("PAVSEG_KEEP_TEST_DIRS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.finish() % 1_000_000
+}
+
+/// Generates and writes a phantom; returns its files.
+pub fn make_phantom(dir: &Path, params: PhantomParams) -> (phantom::Phantom, PhantomFiles) {
+    let p = phantom::generate(&params);
+    let files = phantom::write_phantom(&p, dir).expect("write phantom");
+    (p, files)
+}
+
+pub fn small_phantom(seed: u64) -> PhantomParams {
+    PhantomParams { seed, slices: 64, rows: 96, cols: 96, pixel_spacing: 3.6, slice_spacing: 3.0, feet_first: false }
+}
+
+/// A running `pavseg serve`.
+pub struct Node {
+    pub child: Child,
+    pub port: u16,
+    pub spool: PathBuf,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+/// Extra TOML lines for a node's settings (sections may be given as `[node]` etc.).
+pub struct NodeConfig {
+    pub ae_title: String,
+    pub stability_seconds: f64,
+    pub extra_node: String,
+    pub extra: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            ae_title: "PAVSEG".into(),
+            stability_seconds: 1.0,
+            extra_node: String::new(),
+            extra: String::new(),
+        }
+    }
+}
+
+impl Node {
+    /// Starts a node with its spool in `dir/spool`, port 0, and waits until it listens.
+    pub fn start(dir: &Path, cfg: &NodeConfig) -> Node {
+        let spool = dir.join("spool");
+        let config = dir.join("pavseg.toml");
+        let text = format!(
+            "[node]\nae_title = \"{}\"\nbind = \"127.0.0.1\"\nport = 0\nshutdown_grace_seconds = 10\n{}\n[spool]\ndir = \"{}\"\nstability_seconds = {}\nmin_free_bytes = 0\n{}\n",
+            cfg.ae_title,
+            cfg.extra_node,
+            spool.display(),
+            cfg.stability_seconds,
+            cfg.extra
+        );
+        std::fs::write(&config, text).unwrap();
+        Self::start_with(dir, &config, &spool)
+    }
+
+    /// Starts (or restarts) a node on an existing config file.
+    pub fn start_with(dir: &Path, config: &Path, spool: &Path) -> Node {
+        let log = dir.join(format!("node-{}.log", rand_suffix()));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("PAVSEG_LOG", "info,pavseg=debug")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn pavseg serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| {
+            panic!("node did not start: {line:?}; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+        });
+        Node { child, port, spool: spool.to_path_buf(), config: config.to_path_buf(), log }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// dcmtk echoscu against the node.
+    pub fn echo(&self, calling_ae: &str) -> bool {
+        Command::new("echoscu")
+            .args(["-aet", calling_ae, "-aec", "PAVSEG", "127.0.0.1", &self.port.to_string()])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+
+    /// dcmtk storescu of `files` (or folders with `+sd`), with extra options.
+    pub fn storescu(&self, opts: &[&str], paths: &[PathBuf]) -> Output {
+        let mut c = Command::new("storescu");
+        c.args(["-aet", "STORESCU", "-aec", "PAVSEG"]).args(opts).arg("127.0.0.1").arg(self.port.to_string());
+        for p in paths {
+            if p.is_dir() {
+                c.arg("+sd");
+            }
+            c.arg(p);
+        }
+        c.output().expect("run storescu (apt package dcmtk)")
+    }
+
+    pub fn sigterm(&self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+    }
+
+    pub fn sigkill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits until the node exits; returns whether it did within `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        wait_until(timeout, || matches!(self.child.try_wait(), Ok(Some(_))))
+    }
+
+    /// Waits for a finished (done or rejected) job of `series`; returns its folder.
+    pub fn wait_job(&self, series: &str, timeout: Duration) -> Option<(String, PathBuf)> {
+        let mut found = None;
+        wait_until(timeout, || {
+            for area in ["done", "rejected"] {
+                if let Ok(rd) = std::fs::read_dir(self.spool.join(area)) {
+                    for e in rd.flatten() {
+                        if e.file_name().to_string_lossy().ends_with(series) {
+                            found = Some((area.to_string(), e.path()));
+                            return true;
+                        }
+                    }
+                }
+            }
+            false
+        });
+        found
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+/// The instance files of a finished job folder.
+pub fn job_files(job_dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(job_dir.join("instances")).unwrap().flatten().map(|e| e.path()).collect();
+    v.sort();
+    v
+}
+
+/// Asserts that the node's assembled volume (from the job's spooled instances, through the
+/// same assembly code the node ran) equals the phantom voxel for voxel, and that the job's
+/// recorded summary matches.
+pub fn assert_volume_matches(job_dir: &Path, phantom: &phantom::Phantom) {
+    let vol = pavseg::volume::assemble_files(&job_files(job_dir), &Default::default()).expect("assemble");
+    assert!(vol.geometry.same_grid(&phantom.geometry, 1e-3), "grid {:?} vs {:?}", vol.geometry, phantom.geometry);
+    assert_eq!(vol.hu.shape(), phantom.hu.shape());
+    let mismatches = vol.hu.iter().zip(phantom.hu.iter()).filter(|(a, b)| **a != **b as f32).count();
+    assert_eq!(mismatches, 0, "voxels differ from the phantom");
+    let job: serde_json::Value = serde_json::from_slice(&std::fs::read(job_dir.join("job.json")).unwrap()).unwrap();
+    let dims = &job["result"]["volume"]["dimensions"];
+    let [nk, nj, ni] = phantom.geometry.shape;
+    assert_eq!(dims, &serde_json::json!([ni, nj, nk]));
+}
+/// A fresh, empty folder under the system temp dir, unique per process and `name`.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pavseg-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a temp dir");
+    dir
+}
+
+/// The repository root (where Cargo.toml is).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(area: &str, name: &str) -> PathBuf {
+    repo().join("fixtures").join(area).join(name)
+}
+
+/// Reproducible test values without libtorch's global generator (which tests running in
+/// parallel threads would share): splitmix64 of `seed + (n + 1) * 0x9E3779B97F4A7C15`, top 24
+/// bits as a float32 in [-1, 1). fixtures/model/make_lacaf_golden.py computes the same stream.
+pub struct Stream {
+    seed: u64,
+    next: u64,
+}
+
+impl Stream {
+    pub fn new(seed: u64) -> Self {
+        Stream { seed, next: 0 }
+    }
+
+    pub fn values(&mut self, n: usize, scale: f32) -> Vec<f32> {
+        let first = self.next + 1;
+        self.next += n as u64;
+        (first..first + n as u64)
+            .map(|i| {
+                let mut z = self.seed.wrapping_add(i.wrapping_mul(0x9E3779B97F4A7C15));
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
+                z ^= z >> 31;
+                ((z >> 40) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * scale
+            })
+            .collect()
+    }
+
+    pub fn tensor(&mut self, shape: &[i64], scale: f32) -> tch::Tensor {
+        let n = shape.iter().product::<i64>() as usize;
+        tch::Tensor::from_slice(&self.values(n, scale)).reshape(shape)
+    }
+}
+
+/// Fills every trainable variable of `vs`, in name order, from `stream` (running statistics
+/// and counters keep their initial values).
+pub fn fill_trainable(vs: &tch::nn::VarStore, stream: &mut Stream, scale: f32) {
+    let trainable: Vec<tch::Tensor> = vs.trainable_variables();
+    let vars: std::collections::BTreeMap<String, tch::Tensor> = vs.variables().into_iter().collect();
+    tch::no_grad(|| {
+        for t in vars.values().filter(|t| trainable.iter().any(|v| v.data_ptr() == t.data_ptr())) {
+            t.shallow_clone().copy_(&stream.tensor(&t.size(), scale));
+        }
+    });
+}
 
 /// Pearson correlation of two equally shaped arrays.
-pub fn pearson(a: ArrayView3<'_, f32>, b: ArrayView3<'_, f32>) -> f64 {
+pub fn pearson(a: ndarray::ArrayView3<'_, f32>, b: ndarray::ArrayView3<'_, f32>) -> f64 {
     assert_eq!(a.shape(), b.shape());
     let n = a.len() as f64;
     let (ma, mb) = (a.iter().map(|&x| x as f64).sum::<f64>() / n, b.iter().map(|&x| x as f64).sum::<f64>() / n);
@@ -19,19 +300,8 @@ pub fn pearson(a: ArrayView3<'_, f32>, b: ArrayView3<'_, f32>) -> f64 {
     sab / (saa * sbb).sqrt()
 }
 
-pub fn max_abs_diff(a: ArrayView3<'_, f32>, b: ArrayView3<'_, f32>) -> f32 {
+/// Largest absolute difference of two equally shaped arrays.
+pub fn max_abs_diff(a: ndarray::ArrayView3<'_, f32>, b: ndarray::ArrayView3<'_, f32>) -> f32 {
     assert_eq!(a.shape(), b.shape());
     a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-}
-
-pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
-}
-
-/// A fresh temporary folder for one test.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pavseg-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("create temp dir");
-    d
 }

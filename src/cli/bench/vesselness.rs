@@ -1,33 +1,16 @@
-//! `pavseg bench <name>`: benchmarks against reference tools (see `crate::bench`).
+//! `pavseg bench vesselness` and its worker `pavseg bench vesselness-worker`.
 
+use super::default_anchors;
+use crate::bench;
 use crate::bench::vesselness::{self as vbench, Input};
 use crate::phantom::PhantomParams;
 use anyhow::Context;
-use clap::Subcommand;
 use std::path::PathBuf;
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    pub bench: Bench,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Bench {
-    /// CPU Hessian vesselness against SimpleITK's multi-scale objectness on one volume.
-    Vesselness(VesselnessArgs),
-    /// One timed run of the CPU vesselness filter (what `bench vesselness` measures).
-    #[command(hide = true)]
-    VesselnessWorker(WorkerArgs),
-}
-
-/// The shared anchors folder as CI lays it out: beside the repository.
-const DEFAULT_ANCHORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/anchors");
 
 #[derive(Debug, clap::Args)]
 pub struct VesselnessArgs {
     /// Folder of the reference scripts.
-    #[arg(long, default_value = DEFAULT_ANCHORS)]
+    #[arg(long, default_value_os_t = default_anchors())]
     pub anchors: PathBuf,
     /// Filter this DICOM series folder or NIfTI file instead of a generated volume.
     #[arg(long)]
@@ -61,7 +44,8 @@ pub struct VesselnessArgs {
     /// Runs of each tool (alternating); the best times and the largest peaks are reported.
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
-    /// Python with SimpleITK (default: $PAVSEG_PYTHON, else python3 on PATH).
+    /// Python with SimpleITK (default: $PAVSEG_PYTHON, else $VIRTUAL_ENV/bin/python, else
+    /// .venv/bin/python).
     #[arg(long)]
     pub python: Option<PathBuf>,
 }
@@ -74,17 +58,13 @@ pub struct WorkerArgs {
     pub scales_mm: Vec<f64>,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    match a.bench {
-        Bench::Vesselness(v) => vesselness(v),
-        Bench::VesselnessWorker(w) => {
-            println!("{}", vbench::worker(&w.input, &w.scales_mm)?);
-            Ok(())
-        }
-    }
+/// The worker: one timed run of the filter, printed as a RESULT line.
+pub fn worker(w: WorkerArgs) -> anyhow::Result<()> {
+    println!("{}", vbench::worker(&w.input, &w.scales_mm)?);
+    Ok(())
 }
 
-fn vesselness(a: VesselnessArgs) -> anyhow::Result<()> {
+pub fn vesselness(a: VesselnessArgs) -> anyhow::Result<()> {
     let input = match (&a.input, a.tubes) {
         (Some(p), _) => Input::Path(p.clone()),
         (None, true) => Input::Tubes {
@@ -102,10 +82,7 @@ fn vesselness(a: VesselnessArgs) -> anyhow::Result<()> {
             ..Default::default()
         }),
     };
-    let python = a
-        .python
-        .or_else(|| std::env::var_os("PAVSEG_PYTHON").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("python3"));
+    let python = a.python.unwrap_or_else(bench::tools::python);
     let opts = vbench::Options {
         anchors: a.anchors,
         input,

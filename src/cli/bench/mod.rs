@@ -1,0 +1,40 @@
+//! `pavseg bench <name>`: benchmarks against the reference tools, measured in one run and
+//! reported as ratios. One file per benchmark.
+
+mod infer;
+mod seg;
+mod vesselness;
+
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Bench {
+    /// Seconds per window of the fusion network vs PyTorch eager (lacaf_torch.py), window count
+    /// and estimated time of a whole CT; --whole runs the whole CT (on a GPU) vs MONAI.
+    Infer(infer::InferArgs),
+    /// DICOM-SEG build + write against highdicom and dcmqi (512x512x300, two segments).
+    Seg(seg::SegArgs),
+    /// One SEG build + write in this process (the pavseg side of `bench seg`).
+    SegWrite(seg::SegWriteArgs),
+    /// CPU Hessian vesselness against SimpleITK's multi-scale objectness on one volume
+    /// (512x512x300 phantom, or --tubes, or --input), scales 1, 2, 3 mm.
+    Vesselness(vesselness::VesselnessArgs),
+    /// One timed run of the CPU vesselness filter (the pavseg side of `bench vesselness`).
+    #[command(hide = true)]
+    VesselnessWorker(vesselness::WorkerArgs),
+}
+
+/// `../shared/anchors` relative to the repository root, where CI keeps the reference scripts.
+fn default_anchors() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors")
+}
+
+pub fn run(b: Bench) -> anyhow::Result<()> {
+    match b {
+        Bench::Infer(a) => infer::infer(a),
+        Bench::Seg(a) => seg::seg(a),
+        Bench::SegWrite(a) => seg::seg_write(a),
+        Bench::Vesselness(a) => vesselness::vesselness(a),
+        Bench::VesselnessWorker(a) => vesselness::worker(a),
+    }
+}

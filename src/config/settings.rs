@@ -1,0 +1,136 @@
+//! The settings tree. Every field has a default here and the same default, with a comment,
+//! in `config/pavseg.toml` (a test keeps the two equal).
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub node: NodeSettings,
+    pub spool: SpoolSettings,
+    pub pipeline: PipelineSettings,
+    pub delivery: DeliverySettings,
+    /// Peers that segmentations can be sent to (fixed destinations, and senders that get
+    /// results back, matched by their calling AE title).
+    pub destinations: Vec<DestinationSettings>,
+}
+
+/// The DICOM listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSettings {
+    /// Our AE title; associations must call it.
+    pub ae_title: String,
+    pub bind: String,
+    pub port: u16,
+    /// Calling AE titles allowed to associate; empty accepts any.
+    pub allowed_calling_ae_titles: Vec<String>,
+    /// Associations served at once; more wait in the listen backlog.
+    pub max_associations: usize,
+    /// Largest PDU we accept, bytes.
+    pub max_pdu_length: u32,
+    /// Largest single instance we buffer, bytes; larger ones are refused with A700.
+    pub max_instance_bytes: usize,
+    /// An association idle this long is dropped.
+    pub read_timeout_seconds: u64,
+    /// On shutdown, how long in-flight associations may take to finish.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for NodeSettings {
+    fn default() -> Self {
+        NodeSettings {
+            ae_title: "PAVSEG".into(),
+            bind: "0.0.0.0".into(),
+            port: 11112,
+            allowed_calling_ae_titles: Vec::new(),
+            max_associations: 16,
+            max_pdu_length: 131_072,
+            max_instance_bytes: 512 * 1024 * 1024,
+            read_timeout_seconds: 120,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+/// Durable storage of received instances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpoolSettings {
+    pub dir: PathBuf,
+    /// A series is complete when no instance of it arrived for this long.
+    pub stability_seconds: f64,
+    /// Refuse instances (A700) when less than this many bytes would stay free on the spool's disk.
+    pub min_free_bytes: u64,
+}
+
+impl Default for SpoolSettings {
+    fn default() -> Self {
+        SpoolSettings { dir: PathBuf::from("/var/lib/pavseg/spool"), stability_seconds: 10.0, min_free_bytes: 1 << 30 }
+    }
+}
+
+/// Jobs made from complete series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSettings {
+    /// Jobs waiting for a worker; when full, complete series wait in the spool.
+    pub queue_capacity: usize,
+    /// Jobs processed at once.
+    pub workers: usize,
+    /// Largest volume assembled, in voxels (4 bytes each in memory).
+    pub max_series_voxels: usize,
+    /// Allowed deviation of a slice gap from the median gap, relative.
+    pub slice_spacing_tolerance: f64,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            queue_capacity: 64,
+            workers: 1,
+            max_series_voxels: 512 * 512 * 2000,
+            slice_spacing_tolerance: 0.05,
+        }
+    }
+}
+
+/// Sending segmentations out of the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// Our calling AE title when sending.
+    pub calling_ae_title: String,
+    /// Attempts per delivery before it moves to the failed-delivery folder.
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubles after each failure.
+    pub initial_backoff_seconds: f64,
+    /// Longest wait between attempts.
+    pub max_backoff_seconds: f64,
+    /// Network timeout of one attempt.
+    pub timeout_seconds: u64,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            calling_ae_title: "PAVSEG".into(),
+            max_attempts: 10,
+            initial_backoff_seconds: 2.0,
+            max_backoff_seconds: 300.0,
+            timeout_seconds: 30,
+        }
+    }
+}
+
+/// A DICOM peer we deliver to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationSettings {
+    /// Name used in plugin routing and folder names (letters, digits, '-' and '_').
+    pub name: String,
+    pub ae_title: String,
+    pub host: String,
+    pub port: u16,
+}

@@ -1,0 +1,82 @@
+//! Checks that types alone cannot express; each error names the key at fault.
+
+use super::{ConfigError, Settings};
+
+fn check(ok: bool, key: &'static str, reason: impl FnOnce() -> String) -> Result<(), ConfigError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid { key, reason: reason() })
+    }
+}
+
+/// An AE title: 1 to 16 characters of the default repertoire, no backslash or control
+/// characters, not only spaces.
+pub fn valid_ae_title(ae: &str) -> bool {
+    !ae.trim().is_empty() && ae.len() <= 16 && ae.chars().all(|c| c.is_ascii() && !c.is_ascii_control() && c != '\\')
+}
+
+impl Settings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let n = &self.node;
+        check(valid_ae_title(&n.ae_title), "node.ae_title", || {
+            format!("{:?} is not an AE title (1-16 printable ASCII characters, no backslash)", n.ae_title)
+        })?;
+        check(n.bind.parse::<std::net::IpAddr>().is_ok(), "node.bind", || {
+            format!("{:?} is not an IP address", n.bind)
+        })?;
+        for ae in &n.allowed_calling_ae_titles {
+            check(valid_ae_title(ae), "node.allowed_calling_ae_titles", || format!("{ae:?} is not an AE title"))?;
+        }
+        check(n.max_associations >= 1, "node.max_associations", || "must be at least 1".into())?;
+        check((4096..=16 * 1024 * 1024).contains(&n.max_pdu_length), "node.max_pdu_length", || {
+            format!("{} is outside 4096..=16777216", n.max_pdu_length)
+        })?;
+        check(n.max_instance_bytes >= 1024, "node.max_instance_bytes", || "must be at least 1024".into())?;
+        check(n.read_timeout_seconds >= 1, "node.read_timeout_seconds", || "must be at least 1".into())?;
+        let s = &self.spool;
+        check(!s.dir.as_os_str().is_empty(), "spool.dir", || "must not be empty".into())?;
+        check(s.stability_seconds.is_finite() && s.stability_seconds > 0.0, "spool.stability_seconds", || {
+            format!("{} must be a positive number of seconds", s.stability_seconds)
+        })?;
+        let p = &self.pipeline;
+        check(p.queue_capacity >= 1, "pipeline.queue_capacity", || "must be at least 1".into())?;
+        check(p.workers >= 1, "pipeline.workers", || "must be at least 1".into())?;
+        check(p.max_series_voxels >= 8, "pipeline.max_series_voxels", || "must be at least 8".into())?;
+        check(
+            p.slice_spacing_tolerance > 0.0 && p.slice_spacing_tolerance < 0.5,
+            "pipeline.slice_spacing_tolerance",
+            || format!("{} must lie in (0, 0.5)", p.slice_spacing_tolerance),
+        )?;
+        let d = &self.delivery;
+        check(valid_ae_title(&d.calling_ae_title), "delivery.calling_ae_title", || {
+            format!("{:?} is not an AE title", d.calling_ae_title)
+        })?;
+        check(d.max_attempts >= 1, "delivery.max_attempts", || "must be at least 1".into())?;
+        check(
+            d.initial_backoff_seconds > 0.0 && d.max_backoff_seconds >= d.initial_backoff_seconds,
+            "delivery.initial_backoff_seconds",
+            || "must be positive and at most delivery.max_backoff_seconds".into(),
+        )?;
+        check(d.timeout_seconds >= 1, "delivery.timeout_seconds", || "must be at least 1".into())?;
+        let mut names = std::collections::BTreeSet::new();
+        for dest in &self.destinations {
+            check(valid_name(&dest.name), "destinations.name", || {
+                format!("{:?} must be 1-32 letters, digits, '-' or '_'", dest.name)
+            })?;
+            check(names.insert(dest.name.clone()), "destinations.name", || format!("{:?} is used twice", dest.name))?;
+            check(valid_ae_title(&dest.ae_title), "destinations.ae_title", || {
+                format!("{:?} (destination {}) is not an AE title", dest.ae_title, dest.name)
+            })?;
+            check(!dest.host.is_empty() && dest.port != 0, "destinations.host", || {
+                format!("destination {} needs a host and a non-zero port", dest.name)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A name that is safe as part of a folder name.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}

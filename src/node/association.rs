@@ -1,0 +1,214 @@
+//! One association: negotiate, then answer C-ECHO and C-STORE requests until the peer
+//! releases or aborts. A bad instance gets a failure status and the association goes on.
+
+use super::store::{store_instance, StoreRequest};
+use super::Shared;
+use crate::dimse::{self, command_field, Command, Status};
+use dicom_ul::association::AsyncServerAssociation;
+use dicom_ul::pdu::{PDataValue, PDataValueType};
+use dicom_ul::prelude::*;
+use dicom_ul::Pdu;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+/// A C-STORE whose data set is still arriving.
+struct PendingStore {
+    command: Command,
+    context_id: u8,
+    data: Vec<u8>,
+    /// Set once the data set outgrew `max_instance_bytes`: the rest is read and dropped, and
+    /// the request is answered with A700.
+    overflow: bool,
+}
+
+pub async fn serve(socket: TcpStream, peer: SocketAddr, shared: Arc<Shared>, abort: watch::Receiver<bool>) {
+    let assoc = match shared.options.establish_async(socket).await {
+        Ok(a) => a,
+        Err(e) => {
+            warn!(peer = %peer, error = %e, "association not established");
+            return;
+        }
+    };
+    let span = info_span!("association", calling_ae = %assoc.peer_ae_title(), peer = %peer);
+    run_association(assoc, shared, abort).instrument(span).await;
+}
+
+async fn run_association(
+    mut assoc: AsyncServerAssociation<TcpStream>,
+    shared: Arc<Shared>,
+    mut abort: watch::Receiver<bool>,
+) {
+    let accepted = assoc.presentation_contexts().iter().filter(|pc| pc.reason == dicom_ul::pdu::PresentationContextResultReason::Acceptance).count();
+    info!(contexts = assoc.presentation_contexts().len(), accepted, "association established");
+    let calling_ae = assoc.peer_ae_title().trim().to_string();
+    let max_instance = shared.settings.node.max_instance_bytes;
+    let mut command_buf: Vec<u8> = Vec::new();
+    let mut pending: Option<PendingStore> = None;
+    let mut stored = 0usize;
+    loop {
+        quick_ack(&mut assoc);
+        let pdu = tokio::select! {
+            biased;
+            _ = abort.changed() => {
+                warn!("aborting association at shutdown");
+                let _ = assoc.abort().await;
+                return;
+            }
+            pdu = assoc.receive() => pdu,
+        };
+        let data = match pdu {
+            Ok(Pdu::PData { data }) => data,
+            Ok(Pdu::ReleaseRQ) => {
+                let _ = assoc.send(&Pdu::ReleaseRP).await;
+                info!(stored, "association released");
+                return;
+            }
+            Ok(Pdu::AbortRQ { source }) => {
+                warn!(?source, stored, "association aborted by peer");
+                return;
+            }
+            Ok(other) => {
+                warn!(pdu = %other.short_description(), "unexpected PDU; aborting association");
+                let _ = assoc.abort().await;
+                return;
+            }
+            Err(e) => {
+                warn!(error = %e, stored, "association ended without release");
+                return;
+            }
+        };
+        for pdv in data {
+            match pdv.value_type {
+                PDataValueType::Command => {
+                    command_buf.extend_from_slice(&pdv.data);
+                    if !pdv.is_last {
+                        continue;
+                    }
+                    let bytes = std::mem::take(&mut command_buf);
+                    let command = match dimse::decode_command(&bytes) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            warn!(error = %e, "undecodable command; aborting association");
+                            let _ = assoc.abort().await;
+                            return;
+                        }
+                    };
+                    match command.field {
+                        command_field::C_ECHO_RQ => {
+                            let class = command.affected_sop_class_uid.clone().unwrap_or_default();
+                            if send_command(&mut assoc, pdv.presentation_context_id, dimse::echo_response(command.message_id, &class)).await.is_err() {
+                                return;
+                            }
+                            debug!("C-ECHO answered");
+                        }
+                        command_field::C_STORE_RQ if command.has_data_set => {
+                            pending = Some(PendingStore { command, context_id: pdv.presentation_context_id, data: Vec::new(), overflow: false });
+                        }
+                        other => {
+                            warn!(command_field = format!("{other:#06x}"), "unsupported DIMSE command; aborting association");
+                            let _ = assoc.abort().await;
+                            return;
+                        }
+                    }
+                }
+                PDataValueType::Data => {
+                    let Some(p) = pending.as_mut() else {
+                        warn!("data set without a preceding C-STORE request; aborting association");
+                        let _ = assoc.abort().await;
+                        return;
+                    };
+                    if !p.overflow && p.data.len() + pdv.data.len() > max_instance {
+                        p.overflow = true;
+                        p.data = Vec::new();
+                    }
+                    if !p.overflow {
+                        p.data.extend_from_slice(&pdv.data);
+                    }
+                    if !pdv.is_last {
+                        continue;
+                    }
+                    let Some(p) = pending.take() else { continue };
+                    let (status, comment) = finish_store(&assoc, &shared, &calling_ae, p.context_id, &p.command, p.data, p.overflow, max_instance).await;
+                    if status == Status::Success {
+                        stored += 1;
+                    }
+                    let class = p.command.affected_sop_class_uid.clone().unwrap_or_default();
+                    let sop = p.command.affected_sop_instance_uid.clone().unwrap_or_default();
+                    let rsp = dimse::store_response(p.command.message_id, &class, &sop, status, comment.as_deref());
+                    if send_command(&mut assoc, p.context_id, rsp).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Stores a complete data set (on a blocking thread) and says what status to return.
+#[allow(clippy::too_many_arguments)]
+async fn finish_store(
+    assoc: &AsyncServerAssociation<TcpStream>,
+    shared: &Arc<Shared>,
+    calling_ae: &str,
+    context_id: u8,
+    command: &Command,
+    data: Vec<u8>,
+    overflow: bool,
+    max_instance: usize,
+) -> (Status, Option<String>) {
+    if overflow {
+        warn!(limit = max_instance, "instance larger than node.max_instance_bytes refused");
+        return (Status::OutOfResources, Some(format!("instance exceeds {max_instance} bytes")));
+    }
+    let Some(ts) = assoc.presentation_contexts().iter().find(|pc| pc.id == context_id).map(|pc| pc.transfer_syntax.clone()) else {
+        return (Status::CannotUnderstand, Some("unknown presentation context".into()));
+    };
+    let request = StoreRequest { command: command.clone(), transfer_syntax: ts, calling_ae: calling_ae.to_string(), data };
+    let shared2 = shared.clone();
+    let outcome = tokio::task::spawn_blocking(move || store_instance(&shared2, request)).await;
+    match outcome {
+        Ok(o) => (o.status, o.comment),
+        Err(e) => {
+            warn!(error = %e, "store task failed");
+            (Status::ProcessingFailure, Some("internal error while storing".into()))
+        }
+    }
+}
+
+async fn send_command(
+    assoc: &mut AsyncServerAssociation<TcpStream>,
+    context_id: u8,
+    bytes: Result<Vec<u8>, dimse::DimseError>,
+) -> Result<(), ()> {
+    let bytes = bytes.map_err(|e| warn!(error = %e, "cannot encode response"))?;
+    let pdu = Pdu::PData {
+        data: vec![PDataValue { presentation_context_id: context_id, value_type: PDataValueType::Command, is_last: true, data: bytes }],
+    };
+    assoc.send(&pdu).await.map_err(|e| warn!(error = %e, "cannot send response; association lost"))
+}
+
+/// Asks the kernel to acknowledge the next segments at once. A sender with Nagle's algorithm
+/// on (dcmtk's storescu by default) otherwise waits for our delayed ACK (~40 ms) between the
+/// command and the data set of every instance. Linux clears the flag after use, so it is set
+/// again before every read.
+fn quick_ack(assoc: &mut AsyncServerAssociation<TcpStream>) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = assoc.inner_stream().as_raw_fd();
+        let one: libc::c_int = 1;
+        // SAFETY: a valid socket fd and a correctly sized option value; failure is harmless.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_QUICKACK,
+                &one as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+}

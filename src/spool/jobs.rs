@@ -1,0 +1,197 @@
+//! Jobs: complete series sealed out of the arrival area, with a persistent state record, so
+//! that after a crash every job is finished, retried or reported — never silently dropped.
+
+use super::{durable, list_names, Spool, SpoolError};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+/// `<unix milliseconds>_<SeriesInstanceUID>`: sortable by creation, unique per sealing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct JobId(pub String);
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Rejected,
+}
+
+/// `job.json`: what the job is and how far it got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub series_instance_uid: String,
+    pub state: JobState,
+    /// How many times a worker started it (a crash mid-job leaves `running`; restart retries).
+    pub attempts: u32,
+    pub created_unix_ms: u64,
+    pub updated_unix_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<serde_json::Value>,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Spool {
+    fn job_dir(&self, id: &JobId) -> PathBuf {
+        self.area("jobs").join(&id.0)
+    }
+
+    /// Moves a complete series out of the arrival area into a new job. Instances arriving
+    /// later for the same series start a new series folder, hence a new job.
+    pub fn seal_series(&self, series_uid: &str) -> Result<JobRecord, SpoolError> {
+        let src = self.series_dir(series_uid)?;
+        let mut created = now_ms();
+        let (id, dir) = loop {
+            let id = JobId(format!("{created:013}_{series_uid}"));
+            let dir = self.job_dir(&id);
+            if !dir.exists() {
+                break (id, dir);
+            }
+            created += 1;
+        };
+        std::fs::create_dir_all(&dir).map_err(|source| SpoolError::CreateDir { path: dir.clone(), source })?;
+        durable::fsync_dir(&self.area("jobs"))?;
+        let dst = dir.join("instances");
+        std::fs::rename(&src, &dst).map_err(|source| SpoolError::Move { from: src.clone(), to: dst.clone(), source })?;
+        durable::fsync_dir(&self.area("series"))?;
+        durable::fsync_dir(&dir)?;
+        let record = JobRecord {
+            id,
+            series_instance_uid: series_uid.to_string(),
+            state: JobState::Queued,
+            attempts: 0,
+            created_unix_ms: created,
+            updated_unix_ms: created,
+            reason: None,
+            result: None,
+        };
+        self.save_job(&record)?;
+        Ok(record)
+    }
+
+    /// Writes a job's record atomically.
+    pub fn save_job(&self, record: &JobRecord) -> Result<(), SpoolError> {
+        let dir = self.job_dir(&record.id);
+        let json = serde_json::to_vec_pretty(record).unwrap_or_default();
+        durable::write_atomic(&self.area("incoming"), &dir.join("job.json"), &[&json])
+    }
+
+    /// Jobs in the job area (not yet done or rejected), oldest first. A job folder without a
+    /// record (crash during sealing) gets one; an empty leftover folder is removed.
+    pub fn open_jobs(&self) -> Result<Vec<JobRecord>, SpoolError> {
+        let mut out = Vec::new();
+        for name in list_names(&self.area("jobs"))? {
+            let id = JobId(name.clone());
+            let dir = self.job_dir(&id);
+            let path = dir.join("job.json");
+            if path.exists() {
+                let bytes = std::fs::read(&path).map_err(|source| SpoolError::Read { path: path.clone(), source })?;
+                let record: JobRecord = serde_json::from_slice(&bytes)
+                    .map_err(|e| SpoolError::BadJobRecord { path: path.clone(), reason: e.to_string() })?;
+                out.push(record);
+            } else if dir.join("instances").exists() {
+                let series = name.split_once('_').map(|(_, s)| s.to_string()).unwrap_or_default();
+                let record = JobRecord {
+                    id,
+                    series_instance_uid: series,
+                    state: JobState::Queued,
+                    attempts: 0,
+                    created_unix_ms: now_ms(),
+                    updated_unix_ms: now_ms(),
+                    reason: None,
+                    result: None,
+                };
+                self.save_job(&record)?;
+                out.push(record);
+            } else {
+                let _ = std::fs::remove_dir(&dir);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The instance files of a job, sorted by name.
+    pub fn job_instances(&self, id: &JobId) -> Result<Vec<PathBuf>, SpoolError> {
+        let dir = self.job_dir(id).join("instances");
+        if !dir.exists() {
+            return Err(SpoolError::NoSuchJob(id.0.clone()));
+        }
+        Ok(list_names(&dir)?.into_iter().map(|n| dir.join(n)).collect())
+    }
+
+    /// Records a new state (and optionally a reason or result) for a job in the job area.
+    pub fn update_job(&self, record: &mut JobRecord, state: JobState) -> Result<(), SpoolError> {
+        record.state = state;
+        record.updated_unix_ms = now_ms();
+        self.save_job(record)
+    }
+
+    /// Marks a job done and moves it to `done/`.
+    pub fn finish_job(&self, record: &mut JobRecord, result: serde_json::Value) -> Result<PathBuf, SpoolError> {
+        record.result = Some(result);
+        self.update_job(record, JobState::Done)?;
+        self.move_job(&record.id, "done")
+    }
+
+    /// Marks a job rejected, writes `reason.txt` and moves it to `rejected/`. Its instances
+    /// are kept for inspection.
+    pub fn reject_job(&self, record: &mut JobRecord, reason: &str) -> Result<PathBuf, SpoolError> {
+        record.reason = Some(reason.to_string());
+        self.update_job(record, JobState::Rejected)?;
+        let dir = self.job_dir(&record.id);
+        let text = format!("{reason}\n");
+        durable::write_atomic(&self.area("incoming"), &dir.join("reason.txt"), &[text.as_bytes()])?;
+        self.move_job(&record.id, "rejected")
+    }
+
+    fn move_job(&self, id: &JobId, area: &str) -> Result<PathBuf, SpoolError> {
+        let from = self.job_dir(id);
+        let to = self.area(area).join(&id.0);
+        std::fs::rename(&from, &to).map_err(|source| SpoolError::Move { from: from.clone(), to: to.clone(), source })?;
+        durable::fsync_dir(&self.area("jobs"))?;
+        durable::fsync_dir(&self.area(area))?;
+        Ok(to)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealing_moves_instances_and_later_arrivals_make_a_new_job() {
+        let root = std::env::temp_dir().join(format!("pavseg-jobs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let s = Spool::open(&root, 0).unwrap();
+        s.store_instance("1.2.3", "1.2.3.1", &[b"a"]).unwrap();
+        s.store_instance("1.2.3", "1.2.3.2", &[b"b"]).unwrap();
+        let mut job = s.seal_series("1.2.3").unwrap();
+        assert_eq!(s.job_instances(&job.id).unwrap().len(), 2);
+        assert!(s.arriving_series().unwrap().is_empty());
+        s.store_instance("1.2.3", "1.2.3.3", &[b"c"]).unwrap();
+        let job2 = s.seal_series("1.2.3").unwrap();
+        assert_ne!(job.id, job2.id);
+        assert_eq!(s.open_jobs().unwrap().len(), 2);
+        s.reject_job(&mut job, "bad series").unwrap();
+        let open = s.open_jobs().unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].id, job2.id);
+        let reason = std::fs::read_to_string(root.join("rejected").join(&job.id.0).join("reason.txt")).unwrap();
+        assert_eq!(reason.trim(), "bad series");
+        std::fs::remove_dir_all(&root).ok();
+    }
+}
