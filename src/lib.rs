@@ -15,6 +15,7 @@ pub mod io;
 pub mod model;
 pub mod node;
 pub mod phantom;
+pub mod pipeline;
 pub mod plugin;
 pub mod preprocess;
 pub mod scu;

@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long, default_value_t = 2.7)]
     pub pixel_spacing: f64,
     /// Slice spacing in mm.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 2.5)]
     pub slice_spacing: f64,
     /// Feet-first supine instead of head-first supine.
     #[arg(long)]

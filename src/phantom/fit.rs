@@ -3,7 +3,7 @@
 //! The model is designed in "nominal" millimetres: an adult chest whose lungs span about
 //! 280 mm from the costophrenic recesses to the apices and whose body is at most 320 x 240 mm
 //! in the axial plane, centred on the patient-space origin. A grid too short to hold it (the
-//! default 64 slices of 3 mm cover 192 mm) gets an anatomy squeezed cranio-caudally so the
+//! default 64 slices of 2.5 mm cover 160 mm) gets an anatomy squeezed cranio-caudally so the
 //! lungs fill 90 % of its z-extent; a grid too narrow gets the axial plane shrunk (both
 //! axes alike) so the body fills 95 % of it. Anatomy is never enlarged. Only the positions of
 //! structures are scaled: vessel and airway radii, wall thicknesses and clearances stay in

@@ -82,7 +82,7 @@ pub struct PhantomParams {
 
 impl Default for PhantomParams {
     fn default() -> Self {
-        PhantomParams { seed: 1, slices: 64, rows: 128, cols: 128, pixel_spacing: 2.7, slice_spacing: 3.0, feet_first: false }
+        PhantomParams { seed: 1, slices: 64, rows: 128, cols: 128, pixel_spacing: 2.7, slice_spacing: 2.5, feet_first: false }
     }
 }
 

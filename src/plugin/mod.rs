@@ -2,6 +2,7 @@
 //! which network. [`Plugin::load`] parses and checks the file and resolves its paths.
 
 mod manifest;
+pub mod selection;
 
 pub use manifest::{ClassEntry, ModelSection, PluginFile, PluginInfo, PromptSection};
 
