@@ -1,7 +1,8 @@
 //! The vesselness filter on libtorch tensors, so that it can run on the GPU next to the
 //! model: the same kernels as the CPU filter (from [`super::kernel`]) applied as three
 //! separable `conv3d` passes, then the same closed-form eigen-analysis as tensor arithmetic in
-//! f64. Convolutions run with TF32 off, so that a GPU gives f32 results like the CPU's.
+//! f64, in slabs. Convolutions run with TF32 off, so that a GPU gives f32 results like the
+//! CPU's. GPU memory: about 3 f32 volumes of 6 channels for the Hessian, plus the slabs.
 
 use super::kernel::{mirror, scale_kernels, AxisKernels};
 use super::{check_grid, derived_c, VesselnessError, VesselnessParams};
@@ -65,7 +66,8 @@ pub fn vesselness(image: &Tensor, spacing_mm: [f64; 3], params: &VesselnessParam
     for sigma in params.ascending_scales() {
         let kernels = scale_kernels(sigma, spacing_mm, params.scale_normalization);
         let h = hessian(&x, dims, &kernels)?;
-        let (shape_term, s2) = frangi_terms(&h, params.alpha, params.beta)?;
+        let (shape_term, s2) = frangi_terms(&h, dims, params.alpha, params.beta, SLAB_VOXELS)?;
+        drop(h);
         let two_c2 = match two_c2 {
             Some(v) => v,
             None => {
@@ -92,8 +94,9 @@ pub fn vesselness(image: &Tensor, spacing_mm: [f64; 3], params: &VesselnessParam
         .map_err(at("finishing the output"))
 }
 
-/// The six normalised Hessian elements `[kk, jj, ii, kj, ki, ji]` as f64 tensors `[k, j, i]`.
-fn hessian(x: &Tensor, dims: [usize; 3], kernels: &[AxisKernels; 3]) -> Result<[Tensor; 6]> {
+/// The normalised Hessian as one f32 tensor `[6, k, j, i]` with the elements in the order
+/// ii, ji, jj, ki, kj, kk.
+fn hessian(x: &Tensor, dims: [usize; 3], kernels: &[AxisKernels; 3]) -> Result<Tensor> {
     let device = x.device();
     // Along k: orders 0, 1, 2 as three output channels.
     let kk = &kernels[0];
@@ -111,9 +114,7 @@ fn hessian(x: &Tensor, dims: [usize; 3], kernels: &[AxisKernels; 3]) -> Result<[
     let ki = &kernels[2];
     let wi = weights(ki, &[2, 1, 0, 1, 0, 0], 2, device)?;
     let h = convolve(&pad(&q, 4, dims[2], ki.radius)?, &wi, 6)?;
-    let h = h.f_to_kind(Kind::Double).map_err(at("converting the Hessian to f64"))?;
-    let c = |n: i64| h.f_select(1, n).and_then(|t| t.f_squeeze_dim(0)).map_err(at("splitting the Hessian"));
-    Ok([c(5)?, c(2)?, c(0)?, c(4)?, c(3)?, c(1)?])
+    h.f_squeeze_dim(0).map_err(at("splitting the Hessian"))
 }
 
 /// Weights `[out, 1, d, h, w]` for the given derivative orders along spatial dim `axis`
@@ -158,9 +159,28 @@ fn convolve(x: &Tensor, w: &Tensor, groups: i64) -> Result<Tensor> {
     .map_err(at("convolving"))
 }
 
-/// Frangi's shape term and S² from the Hessian, by the same closed form as the CPU filter.
-fn frangi_terms(h: &[Tensor; 6], alpha: f64, beta: f64) -> Result<(Tensor, Tensor)> {
-    frangi_terms_inner(h, alpha, beta).map_err(at("solving for eigenvalues"))
+/// Voxels per slab of the eigen-analysis, which runs in f64 with a score of temporaries: slabs
+/// keep that to a few GB on a GPU whatever the volume.
+const SLAB_VOXELS: usize = 1 << 24;
+
+/// Frangi's shape term and S² (f32 `[k, j, i]`) from the Hessian, by the same closed form as the
+/// CPU filter, slab by slab along `k`.
+fn frangi_terms(h: &Tensor, dims: [usize; 3], alpha: f64, beta: f64, slab_voxels: usize) -> Result<(Tensor, Tensor)> {
+    let planes = (slab_voxels / (dims[1] * dims[2]).max(1)).max(1);
+    let (mut shapes, mut s2s) = (vec![], vec![]);
+    for start in (0..dims[0]).step_by(planes) {
+        let len = planes.min(dims[0] - start);
+        let slab = h.f_narrow(1, start as i64, len as i64).and_then(|t| t.f_to_kind(Kind::Double));
+        let slab = slab.map_err(at("converting the Hessian to f64"))?;
+        let c = |n: i64| slab.f_select(0, n).map_err(at("splitting the Hessian"));
+        let elements = [c(5)?, c(2)?, c(0)?, c(4)?, c(3)?, c(1)?];
+        let (shape, s2) = frangi_terms_inner(&elements, alpha, beta).map_err(at("solving for eigenvalues"))?;
+        let f32 = |t: Tensor| t.f_to_kind(Kind::Float).map_err(at("converting the Frangi terms"));
+        shapes.push(f32(shape)?);
+        s2s.push(f32(s2)?);
+    }
+    let cat = |v: Vec<Tensor>| Tensor::f_cat(&v, 0).map_err(at("joining the slabs"));
+    Ok((cat(shapes)?, cat(s2s)?))
 }
 
 fn frangi_terms_inner(h: &[Tensor; 6], alpha: f64, beta: f64) -> std::result::Result<(Tensor, Tensor), TchError> {
@@ -201,6 +221,16 @@ fn frangi_terms_inner(h: &[Tensor; 6], alpha: f64, beta: f64) -> std::result::Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slabs_give_the_same_terms_as_one_piece() {
+        let dims = [7, 5, 4];
+        let h = Tensor::randn([6, 7, 5, 4], (Kind::Float, Device::Cpu));
+        let (a1, s1) = frangi_terms(&h, dims, 0.5, 0.5, 1 << 20).unwrap();
+        let (a2, s2) = frangi_terms(&h, dims, 0.5, 0.5, 2 * 5 * 4).unwrap();
+        assert_eq!(a1.size(), [7, 5, 4]);
+        assert!(a1.equal(&a2) && s1.equal(&s2));
+    }
 
     #[test]
     fn rejects_a_two_dimensional_tensor() {
