@@ -133,7 +133,7 @@ pub fn run(o: &Options) -> Result<Report, VesselnessBenchError> {
 
     let ours_env = ("RAYON_NUM_THREADS", threads.as_str());
     let sitk_env = ("OMP_NUM_THREADS", threads.as_str());
-    let run_both = || -> Result<(ToolResult, Option<(u64, u64)>, ToolResult), VesselnessBenchError> {
+    let run_both = || -> Result<Round, VesselnessBenchError> {
         let m = measure("pavseg bench vesselness-worker", &o.exe, &ours_args, ours_env, "--exe")?;
         let (ours, extra) = tool_result("pavseg", &m)?;
         let m = measure("vesselness_sitk.py", &o.python, &sitk_args, sitk_env, "PAVSEG_PYTHON or --python")?;
@@ -153,6 +153,9 @@ pub fn run(o: &Options) -> Result<Report, VesselnessBenchError> {
     let (ours_filter_extra_kib, voxels) = (extra.map(|e| e.0), extra.map(|e| e.1));
     Ok(Report { input, ours, ours_filter_extra_kib, voxels, sitk })
 }
+
+/// One alternating round: our numbers, our worker's (filter's own peak KiB, voxels), SimpleITK's.
+type Round = (ToolResult, Option<(u64, u64)>, ToolResult);
 
 fn path_arg(p: &Path) -> String {
     p.to_string_lossy().into_owned()
