@@ -19,6 +19,9 @@ pub enum DeviceChoice {
 
 impl DeviceChoice {
     pub fn resolve(self) -> Result<Device, InferError> {
+        if self != DeviceChoice::Cpu {
+            super::cuda_backend::ensure_loaded();
+        }
         match self {
             DeviceChoice::Auto => Ok(if Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu }),
             DeviceChoice::Cpu => Ok(Device::Cpu),

@@ -1,6 +1,7 @@
 //! Inference: model input `[C, k, j, i]` -> [`Probabilities`] (sliding window over the network)
 //! -> [`LabelMap`].
 
+pub mod cuda_backend;
 mod device;
 mod labels;
 mod predictor;
