@@ -10,8 +10,24 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
 
+/// Instances in the long series: enough that a release build on a fast disk is still
+/// mid-transfer when the test reacts to the first 40 arriving.
+const LONG: usize = 1000;
+
 fn long_phantom(seed: u64) -> PhantomParams {
-    PhantomParams { slices: 200, rows: 96, cols: 96, pixel_spacing: 3.6, slice_spacing: 1.0, ..small_phantom(seed) }
+    PhantomParams { slices: LONG, rows: 64, cols: 64, pixel_spacing: 5.0, slice_spacing: 0.25, ..small_phantom(seed) }
+}
+
+/// Polls every 5 ms (wait_until's 50 ms lets a fast transfer run past the point of interest).
+fn wait_briefly(mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + WAIT;
+    while std::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
 }
 
 #[test]
@@ -43,13 +59,13 @@ fn sigkill_during_a_send_loses_no_acknowledged_instance() {
         acknowledged
     });
     assert!(
-        wait_until(WAIT, || std::fs::read_dir(&series_dir).map(|d| d.count() >= 40).unwrap_or(false)),
+        wait_briefly(|| std::fs::read_dir(&series_dir).map(|d| d.count() >= 40).unwrap_or(false)),
         "transfer did not start"
     );
     node.sigkill();
     let _ = scu.wait();
     let acknowledged = reader.join().unwrap();
-    assert!(acknowledged.len() >= 40 && acknowledged.len() < 200, "kill was not mid-send: {} acknowledged", acknowledged.len());
+    assert!(acknowledged.len() >= 40 && acknowledged.len() < LONG, "kill was not mid-send: {} acknowledged", acknowledged.len());
     for f in &acknowledged {
         let sop = pavseg::scu::OutgoingFile::open(f).unwrap().sop_instance_uid;
         let spooled = series_dir.join(format!("{sop}.dcm"));
@@ -101,7 +117,7 @@ fn sigterm_lets_an_in_flight_transfer_finish() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    assert!(wait_until(WAIT, || std::fs::read_dir(&series_dir).map(|d| d.count() >= 20).unwrap_or(false)));
+    assert!(wait_briefly(|| std::fs::read_dir(&series_dir).map(|d| d.count() >= 20).unwrap_or(false)));
     node.sigterm();
     let out = scu.wait_with_output().unwrap();
     assert!(out.status.success(), "transfer was cut: {}", String::from_utf8_lossy(&out.stderr));
@@ -109,8 +125,8 @@ fn sigterm_lets_an_in_flight_transfer_finish() {
     let stored = std::fs::read_dir(node.spool.join("series").join(&files.series_instance_uid))
         .map(|d| d.count())
         .unwrap_or(0)
-        + std::fs::read_dir(node.spool.join("jobs")).map(|d| d.count() * 200).unwrap_or(0)
-        + std::fs::read_dir(node.spool.join("done")).map(|d| d.count() * 200).unwrap_or(0);
-    assert!(stored >= 200, "only {stored} instances kept");
+        + std::fs::read_dir(node.spool.join("jobs")).map(|d| d.count() * LONG).unwrap_or(0)
+        + std::fs::read_dir(node.spool.join("done")).map(|d| d.count() * LONG).unwrap_or(0);
+    assert!(stored >= LONG, "only {stored} instances kept");
     assert!(node.log_text().contains("shutdown requested"));
 }

@@ -5,6 +5,7 @@ mod embed;
 mod phantom;
 mod preprocess;
 mod seg_from_labels;
+mod segment;
 mod send;
 mod serve;
 mod status;
@@ -33,6 +34,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Check that the running node answers C-ECHO (exit status 0), for systemd or containers.
     Health(status::HealthArgs),
+    /// Segment one CT series folder offline (the node's pipeline): SEG + NIfTI + PNG.
+    Segment(segment::Args),
     /// Write a DICOM-SEG (plus NIfTI and PNG preview) from a CT series and a label map on its grid.
     SegFromLabels(seg_from_labels::Args),
     /// Encode the plugin's prompts into the prompt-embeddings file (MiniLM or CLIP).
@@ -54,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Status(args) => status::status(args),
         Command::Health(args) => status::health(args),
+        Command::Segment(args) => segment::run(args),
         Command::SegFromLabels(args) => seg_from_labels::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Bench(b) => bench::run(b),

@@ -31,6 +31,7 @@ pub fn status(a: StatusArgs) -> anyhow::Result<()> {
         println!("jobs in progress    {}", s.jobs_running);
         println!("jobs done           {}", s.jobs_done);
         println!("jobs rejected       {}", s.jobs_rejected);
+        println!("series skipped      {}", s.jobs_skipped);
         println!("deliveries pending  {}", s.deliveries_pending);
         println!("deliveries sent     {}", s.deliveries_sent);
         println!("deliveries failed   {}", s.deliveries_failed);

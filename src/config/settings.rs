@@ -63,11 +63,18 @@ pub struct SpoolSettings {
     pub stability_seconds: f64,
     /// Refuse instances (A700) when less than this many bytes would stay free on the spool's disk.
     pub min_free_bytes: u64,
+    /// Series that no plugin selected are kept in `skipped/` this many days; 0 keeps them.
+    pub skipped_retention_days: f64,
 }
 
 impl Default for SpoolSettings {
     fn default() -> Self {
-        SpoolSettings { dir: PathBuf::from("/var/lib/pavseg/spool"), stability_seconds: 10.0, min_free_bytes: 1 << 30 }
+        SpoolSettings {
+            dir: PathBuf::from("/var/lib/pavseg/spool"),
+            stability_seconds: 10.0,
+            min_free_bytes: 1 << 30,
+            skipped_retention_days: 30.0,
+        }
     }
 }
 
@@ -75,6 +82,9 @@ impl Default for SpoolSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineSettings {
+    /// Plugin files, tried in order; the first whose selection rules hold processes a series.
+    /// Relative paths are relative to the working directory. Empty: series are only assembled.
+    pub plugins: Vec<PathBuf>,
     /// Jobs waiting for a worker; when full, complete series wait in the spool.
     pub queue_capacity: usize,
     /// Jobs processed at once.
@@ -88,8 +98,9 @@ pub struct PipelineSettings {
 impl Default for PipelineSettings {
     fn default() -> Self {
         PipelineSettings {
+            plugins: vec![PathBuf::from("plugins/pulmonary-av/plugin.toml")],
             queue_capacity: 64,
-            workers: 1,
+            workers: 2,
             max_series_voxels: 512 * 512 * 2000,
             slice_spacing_tolerance: 0.05,
         }

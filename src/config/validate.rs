@@ -39,7 +39,13 @@ impl Settings {
         check(s.stability_seconds.is_finite() && s.stability_seconds > 0.0, "spool.stability_seconds", || {
             format!("{} must be a positive number of seconds", s.stability_seconds)
         })?;
+        check(s.skipped_retention_days >= 0.0 && s.skipped_retention_days.is_finite(), "spool.skipped_retention_days", || {
+            "must be a non-negative number of days".into()
+        })?;
         let p = &self.pipeline;
+        for plugin in &p.plugins {
+            check(plugin.is_file(), "pipeline.plugins", || format!("plugin file {} does not exist", plugin.display()))?;
+        }
         check(p.queue_capacity >= 1, "pipeline.queue_capacity", || "must be at least 1".into())?;
         check(p.workers >= 1, "pipeline.workers", || "must be at least 1".into())?;
         check(p.max_series_voxels >= 8, "pipeline.max_series_voxels", || "must be at least 8".into())?;

@@ -9,6 +9,7 @@
 mod access;
 mod association;
 mod delivery;
+mod job;
 mod negotiation;
 mod store;
 mod tracker;
@@ -31,6 +32,8 @@ pub enum NodeError {
     OpenSpool(#[source] SpoolError),
     #[error("cannot recover jobs from the spool: {0}")]
     RecoverJobs(#[source] SpoolError),
+    #[error("cannot load plugin {path}: {source}")]
+    LoadPlugin { path: std::path::PathBuf, source: crate::pipeline::PipelineError },
     #[error("background task failed: {0}")]
     Join(String),
 }
@@ -46,6 +49,8 @@ pub(crate) struct Shared {
     pub options: negotiation::Options,
     /// Wakes the delivery worker when something new is in the outbox.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Plugins loaded at start-up, in the configured order.
+    pub engines: Vec<crate::pipeline::Engine>,
 }
 
 /// Runs the node on `listener` until `shutdown` completes, then shuts down gracefully.
@@ -58,7 +63,19 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             .map_err(|e| NodeError::Join(e.to_string()))?
             .map_err(NodeError::OpenSpool)?
     };
+    let engines = {
+        let paths = settings.pipeline.plugins.clone();
+        tokio::task::spawn_blocking(move || {
+            paths
+                .iter()
+                .map(|p| crate::pipeline::Engine::load(p).map_err(|source| NodeError::LoadPlugin { path: p.clone(), source }))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| NodeError::Join(e.to_string()))??
+    };
     let shared = Arc::new(Shared {
+        engines,
         options: negotiation::options(&settings.node),
         settings: settings.clone(),
         spool,
@@ -165,6 +182,10 @@ async fn recover(shared: &Arc<Shared>) -> Result<Vec<JobRecord>, NodeError> {
                 JobState::Rejected => {
                     let reason = job.reason.clone().unwrap_or_default();
                     shared.spool.reject_job(&mut job, &reason).map_err(NodeError::RecoverJobs)?;
+                }
+                JobState::Skipped => {
+                    let reason = job.reason.clone().unwrap_or_default();
+                    shared.spool.skip_job(&mut job, &reason).map_err(NodeError::RecoverJobs)?;
                 }
             }
         }

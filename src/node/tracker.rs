@@ -90,7 +90,19 @@ pub async fn watch_series(shared: Arc<Shared>, jobs: mpsc::Sender<JobRecord>, re
     }
     let quiet = Duration::from_secs_f64(shared.settings.spool.stability_seconds);
     let tick = (quiet / 4).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    let mut last_purge: Option<Instant> = None;
     loop {
+        let retention_days = shared.settings.spool.skipped_retention_days;
+        if retention_days > 0.0 && last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
+            last_purge = Some(Instant::now());
+            let s = shared.clone();
+            let age = Duration::from_secs_f64(retention_days * 86_400.0);
+            match tokio::task::spawn_blocking(move || s.spool.purge_skipped(age)).await {
+                Ok(Ok(n)) if n > 0 => info!(removed = n, retention_days, "skipped series past retention removed"),
+                Ok(Err(e)) => error!(error = %e, "cannot purge skipped series"),
+                _ => {}
+            }
+        }
         tokio::select! {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(tick) => {}

@@ -1,6 +1,9 @@
 //! The typed contents of a plugin file (`plugin.toml`), one struct per section.
 
+use super::selection::RuleEntry;
 use crate::infer::DeviceChoice;
+use crate::preprocess::PreprocessConfig;
+use crate::seg::SegConfig;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -13,6 +16,55 @@ pub struct PluginFile {
     /// The network's output classes in channel order (`[[classes]]`).
     pub classes: Vec<ClassEntry>,
     pub model: ModelSection,
+    /// `[[selection]]`: every rule must hold for a series to be processed.
+    #[serde(default)]
+    pub selection: Vec<RuleEntry>,
+    /// `[preprocess]`: HU window and vesselness scales; the model grid's voxel size comes from
+    /// `model.spacing`.
+    #[serde(default)]
+    pub preprocess: PreprocessConfig,
+    #[serde(default)]
+    pub postprocess: PostprocessSection,
+    #[serde(default)]
+    pub output: OutputSection,
+}
+
+/// `[postprocess]`: clean-up of the label map on the source grid.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostprocessSection {
+    /// Connected components (per label, 26-connected) smaller than this are removed, mm³.
+    pub min_component_mm3: f64,
+}
+
+impl Default for PostprocessSection {
+    fn default() -> Self {
+        PostprocessSection { min_component_mm3: 20.0 }
+    }
+}
+
+/// `[output]`: what a job produces and where it goes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputSection {
+    /// Also write the label map as NIfTI into the job folder.
+    pub nifti: bool,
+    /// Also write a PNG preview into the job folder.
+    pub png: bool,
+    /// Names of `[[destinations]]` in the node settings that every SEG goes to.
+    pub send_to: Vec<String>,
+    /// Send the SEG back to the AE that sent the series, when its calling AE title is one of
+    /// the node's `[[destinations]]`.
+    pub send_back_to_sender: bool,
+    /// The DICOM-SEG: series attributes, algorithm and segments (`[output.seg]`,
+    /// `[[output.seg.segments]]`).
+    pub seg: SegConfig,
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        OutputSection { nifti: false, png: false, send_to: Vec::new(), send_back_to_sender: true, seg: SegConfig::default() }
+    }
 }
 
 /// `[plugin]`: identity.

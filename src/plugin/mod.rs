@@ -4,7 +4,7 @@
 mod manifest;
 pub mod selection;
 
-pub use manifest::{ClassEntry, ModelSection, PluginFile, PluginInfo, PromptSection};
+pub use manifest::{ClassEntry, ModelSection, OutputSection, PluginFile, PluginInfo, PostprocessSection, PromptSection};
 
 use crate::infer::InferSettings;
 use std::path::{Path, PathBuf};
@@ -67,6 +67,25 @@ impl Plugin {
         if m.spacing.iter().any(|&s| !(s > 0.0 && s.is_finite())) {
             return Err(invalid("model.spacing", format!("{:?} must be positive millimetres", m.spacing)));
         }
+        for (n, rule) in file.selection.iter().enumerate() {
+            selection::Rule::from_entry(rule).map_err(|reason| invalid(&format!("selection[{n}]"), reason))?;
+        }
+        if let Some(s) = file.preprocess.target_spacing_mm {
+            if s != m.spacing {
+                return Err(invalid("preprocess.target_spacing_mm", format!("{s:?} differs from model.spacing {:?}; leave it out", m.spacing)));
+            }
+        }
+        file.preprocess.validate().map_err(|e| invalid("preprocess", e.to_string()))?;
+        if file.postprocess.min_component_mm3 < 0.0 || !file.postprocess.min_component_mm3.is_finite() {
+            return Err(invalid("postprocess.min_component_mm3", "must be a non-negative number".into()));
+        }
+        file.output.seg.validate().map_err(|e| invalid("output.seg", e.to_string()))?;
+        let labels: std::collections::BTreeSet<u8> = file.classes.iter().map(|c| c.label).collect();
+        for l in &labels {
+            if !file.output.seg.segments.iter().any(|s| s.label_value == *l) {
+                return Err(invalid("output.seg.segments", format!("no segment has label_value {l}, which a class produces")));
+            }
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [&mut file.model.config, &mut file.model.weights, &mut file.model.embeddings] {
             if p.is_relative() {
@@ -74,6 +93,27 @@ impl Plugin {
             }
         }
         Ok(Plugin { path: path.to_owned(), file })
+    }
+
+    /// The selection rules, checked.
+    pub fn selection_rules(&self) -> Result<Vec<selection::Rule>, PluginError> {
+        self.file
+            .selection
+            .iter()
+            .enumerate()
+            .map(|(n, r)| {
+                selection::Rule::from_entry(r).map_err(|reason| PluginError::Invalid {
+                    path: self.path.clone(),
+                    key: format!("selection[{n}]"),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    /// Preprocessing with the model grid's voxel size.
+    pub fn preprocess_config(&self) -> Result<crate::preprocess::PreprocessConfig, PluginError> {
+        Ok(crate::preprocess::PreprocessConfig { target_spacing_mm: Some(self.file.model.spacing), ..self.file.preprocess.clone() })
     }
 
     pub fn class_names(&self) -> Vec<String> {

@@ -23,6 +23,8 @@ pub enum JobState {
     Running,
     Done,
     Rejected,
+    /// No plugin selected the series.
+    Skipped,
 }
 
 /// `job.json`: what the job is and how far it got.
@@ -50,6 +52,12 @@ impl Spool {
         self.area("jobs").join(&id.0)
     }
 
+    /// Folder of a job still in the job area (where its results are written before it is
+    /// filed as done).
+    pub fn job_path(&self, id: &JobId) -> PathBuf {
+        self.job_dir(id)
+    }
+
     /// Moves a complete series out of the arrival area into a new job. Instances arriving
     /// later for the same series start a new series folder, hence a new job.
     pub fn seal_series(&self, series_uid: &str) -> Result<JobRecord, SpoolError> {
@@ -68,6 +76,7 @@ impl Spool {
         let dst = dir.join("instances");
         std::fs::rename(&src, &dst).map_err(|source| SpoolError::Move { from: src.clone(), to: dst.clone(), source })?;
         durable::fsync_dir(&self.area("series"))?;
+        self.carry_over_earlier_instances(series_uid, &dst)?;
         durable::fsync_dir(&dir)?;
         let record = JobRecord {
             id,
@@ -81,6 +90,38 @@ impl Spool {
         };
         self.save_job(&record)?;
         Ok(record)
+    }
+
+    /// A series that arrives again (a resend, or late instances) is processed whole: the
+    /// instances of its latest earlier job that were not sent again are hard-linked into the
+    /// new job, so the new result is a new version of the whole series, never a mix.
+    fn carry_over_earlier_instances(&self, series_uid: &str, dst: &std::path::Path) -> Result<(), SpoolError> {
+        let suffix = format!("_{series_uid}");
+        let mut earlier: Vec<(String, PathBuf)> = Vec::new();
+        for area in ["done", "rejected", "skipped"] {
+            for name in list_names(&self.area(area))? {
+                if name.ends_with(&suffix) {
+                    earlier.push((name.clone(), self.area(area).join(&name)));
+                }
+            }
+        }
+        let Some((_, latest)) = earlier.into_iter().max_by(|a, b| a.0.cmp(&b.0)) else { return Ok(()) };
+        let from = latest.join("instances");
+        let mut carried = 0;
+        for name in list_names(&from)? {
+            let target = dst.join(&name);
+            if !target.exists() {
+                std::fs::hard_link(from.join(&name), &target)
+                    .or_else(|_| std::fs::copy(from.join(&name), &target).map(|_| ()))
+                    .map_err(|source| SpoolError::Write { path: target.clone(), source })?;
+                carried += 1;
+            }
+        }
+        if carried > 0 {
+            durable::fsync_dir(dst)?;
+            tracing::info!(series = series_uid, carried, from = %latest.display(), "series arrived again: earlier instances carried into the new job");
+        }
+        Ok(())
     }
 
     /// Writes a job's record atomically.
@@ -156,6 +197,36 @@ impl Spool {
         let text = format!("{reason}\n");
         durable::write_atomic(&self.area("incoming"), &dir.join("reason.txt"), &[text.as_bytes()])?;
         self.move_job(&record.id, "rejected")
+    }
+
+    /// Files a series that no plugin selected in `skipped/`, with the reason; kept for
+    /// `spool.skipped_retention_days`.
+    pub fn skip_job(&self, record: &mut JobRecord, reason: &str) -> Result<PathBuf, SpoolError> {
+        record.reason = Some(reason.to_string());
+        self.update_job(record, JobState::Skipped)?;
+        let dir = self.job_dir(&record.id);
+        let text = format!("{reason}\n");
+        durable::write_atomic(&self.area("incoming"), &dir.join("reason.txt"), &[text.as_bytes()])?;
+        self.move_job(&record.id, "skipped")
+    }
+
+    /// Deletes skipped series older than `max_age` (by the time they were filed); returns how
+    /// many were removed.
+    pub fn purge_skipped(&self, max_age: std::time::Duration) -> Result<usize, SpoolError> {
+        let mut removed = 0;
+        let now = now_ms();
+        for name in list_names(&self.area("skipped"))? {
+            let dir = self.area("skipped").join(&name);
+            let filed = std::fs::read(dir.join("job.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<JobRecord>(&b).ok())
+                .map(|r| r.updated_unix_ms);
+            if filed.is_some_and(|t| now.saturating_sub(t) > max_age.as_millis() as u64) {
+                std::fs::remove_dir_all(&dir).map_err(|source| SpoolError::Write { path: dir.clone(), source })?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     fn move_job(&self, id: &JobId, area: &str) -> Result<PathBuf, SpoolError> {

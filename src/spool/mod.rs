@@ -5,7 +5,8 @@
 //! - `series/<SeriesUID>/<SOPInstanceUID>.dcm` instances of series still arriving;
 //! - `jobs/<JobId>/` a complete series sealed into a job: `instances/`, `job.json`;
 //! - `done/<JobId>/` processed jobs; `rejected/<JobId>/` jobs that failed a check, with
-//!   `reason.txt`. Nothing is deleted by the pipeline;
+//!   `reason.txt`; `skipped/<JobId>/` series that no plugin selected, with `reason.txt`, kept
+//!   for `spool.skipped_retention_days`. Nothing else is ever deleted;
 //! - `outbox/<JobId>__<destination>/` results waiting to be sent, `sent/` delivered ones,
 //!   `failed-delivery/` ones given up on after the configured attempts (with `reason.txt`).
 //!
@@ -53,7 +54,17 @@ pub struct Spool {
     min_free_bytes: u64,
 }
 
-const AREAS: [&str; 8] = ["incoming", "series", "jobs", "done", "rejected", "outbox", "sent", "failed-delivery"];
+const AREAS: [&str; 9] = [
+    "incoming",
+    "series",
+    "jobs",
+    "done",
+    "rejected",
+    "skipped",
+    "outbox",
+    "sent",
+    "failed-delivery",
+];
 
 impl Spool {
     /// Opens (creating if needed) the spool at `root`, and removes half-written files left by

@@ -63,11 +63,17 @@ pub struct Node {
     pub log: PathBuf,
 }
 
-/// Extra TOML lines for a node's settings (sections may be given as `[node]` etc.).
+/// Settings of a test node. By default no plugin is loaded (series are only assembled).
 pub struct NodeConfig {
     pub ae_title: String,
     pub stability_seconds: f64,
+    /// Extra lines for the `[node]` section.
     pub extra_node: String,
+    /// Plugin files for `pipeline.plugins`.
+    pub plugins: Vec<PathBuf>,
+    /// `[[destinations]]`: (name, AE title, port on 127.0.0.1).
+    pub destinations: Vec<(String, String, u16)>,
+    /// Extra TOML appended at the end (whole sections).
     pub extra: String,
 }
 
@@ -77,9 +83,16 @@ impl Default for NodeConfig {
             ae_title: "PAVSEG".into(),
             stability_seconds: 1.0,
             extra_node: String::new(),
+            plugins: Vec::new(),
+            destinations: Vec::new(),
             extra: String::new(),
         }
     }
+}
+
+/// The repository's default plugin (with the shipped demo weights).
+pub fn default_plugin() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plugins/pulmonary-av/plugin.toml")
 }
 
 impl Node {
@@ -87,14 +100,19 @@ impl Node {
     pub fn start(dir: &Path, cfg: &NodeConfig) -> Node {
         let spool = dir.join("spool");
         let config = dir.join("pavseg.toml");
-        let text = format!(
-            "[node]\nae_title = \"{}\"\nbind = \"127.0.0.1\"\nport = 0\nshutdown_grace_seconds = 10\n{}\n[spool]\ndir = \"{}\"\nstability_seconds = {}\nmin_free_bytes = 0\n{}\n",
+        let plugins: Vec<String> = cfg.plugins.iter().map(|p| format!("{:?}", p.display().to_string())).collect();
+        let mut text = format!(
+            "[node]\nae_title = \"{}\"\nbind = \"127.0.0.1\"\nport = 0\nshutdown_grace_seconds = 10\n{}\n[spool]\ndir = \"{}\"\nstability_seconds = {}\nmin_free_bytes = 0\n[pipeline]\nplugins = [{}]\n[delivery]\ninitial_backoff_seconds = 0.5\nmax_backoff_seconds = 2.0\ntimeout_seconds = 5\n",
             cfg.ae_title,
             cfg.extra_node,
             spool.display(),
             cfg.stability_seconds,
-            cfg.extra
+            plugins.join(", "),
         );
+        for (name, ae, port) in &cfg.destinations {
+            text += &format!("[[destinations]]\nname = \"{name}\"\nae_title = \"{ae}\"\nhost = \"127.0.0.1\"\nport = {port}\n");
+        }
+        text += &cfg.extra;
         std::fs::write(&config, text).unwrap();
         Self::start_with(dir, &config, &spool)
     }
@@ -163,11 +181,12 @@ impl Node {
         wait_until(timeout, || matches!(self.child.try_wait(), Ok(Some(_))))
     }
 
-    /// Waits for a finished (done or rejected) job of `series`; returns its folder.
+    /// Waits for a finished (done, rejected or skipped) job of `series`; returns its area and
+    /// folder.
     pub fn wait_job(&self, series: &str, timeout: Duration) -> Option<(String, PathBuf)> {
         let mut found = None;
         wait_until(timeout, || {
-            for area in ["done", "rejected"] {
+            for area in ["done", "rejected", "skipped"] {
                 if let Ok(rd) = std::fs::read_dir(self.spool.join(area)) {
                     for e in rd.flatten() {
                         if e.file_name().to_string_lossy().ends_with(series) {
@@ -304,4 +323,56 @@ pub fn pearson(a: ndarray::ArrayView3<'_, f32>, b: ndarray::ArrayView3<'_, f32>)
 pub fn max_abs_diff(a: ndarray::ArrayView3<'_, f32>, b: ndarray::ArrayView3<'_, f32>) -> f32 {
     assert_eq!(a.shape(), b.shape());
     a.iter().zip(b.iter()).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// dcmtk's storescp as the "PACS" that receives segmentations.
+pub struct StoreScp {
+    pub child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl StoreScp {
+    /// Starts storescp (AE `ae`) on `port` (0 picks a free one), saving into `dir`.
+    pub fn start(ae: &str, port: u16, dir: &Path) -> StoreScp {
+        let port = if port == 0 { free_port() } else { port };
+        std::fs::create_dir_all(dir).unwrap();
+        let child = Command::new("storescp")
+            .args(["-aet", ae, "+xa", "-od"])
+            .arg(dir)
+            .arg(port.to_string())
+            .env("TCP_NODELAY", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("storescp (apt package dcmtk)");
+        let up = wait_until(Duration::from_secs(10), || {
+            Command::new("echoscu").args(["-aec", ae, "127.0.0.1", &port.to_string()]).output().is_ok_and(|o| o.status.success())
+        });
+        assert!(up, "storescp did not start");
+        StoreScp { child, port, dir: dir.to_path_buf() }
+    }
+
+    /// Files received so far.
+    pub fn received(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&self.dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for StoreScp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A phantom that the default plugin selects (64 slices of 2.5 mm), small enough for tests.
+pub fn selectable_phantom(seed: u64) -> PhantomParams {
+    PhantomParams { seed, slices: 64, rows: 96, cols: 96, pixel_spacing: 3.6, slice_spacing: 2.5, feet_first: false }
 }

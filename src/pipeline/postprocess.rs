@@ -1,0 +1,44 @@
+//! Probabilities on the model grid → label map on the source grid.
+//!
+//! Classes that share an output label (left and right artery → 1) are merged by their larger
+//! probability on the model grid; only these merged channels are resampled to the source
+//! grid (trilinear), which keeps memory at two source-sized float volumes. Then each voxel
+//! takes the most probable label at or above the threshold, and specks smaller than
+//! `min_component_mm3` are removed.
+
+use super::components::remove_small_components;
+use super::PipelineError;
+use crate::infer::{label_map, LabelMap, Probabilities};
+use crate::preprocess::GridMapping;
+use ndarray::{Array4, Axis, Zip};
+
+pub fn to_source_labels(
+    probs: &Probabilities,
+    mapping: &GridMapping,
+    class_labels: &[u8],
+    threshold: f32,
+    min_component_mm3: f64,
+) -> Result<LabelMap, PipelineError> {
+    let k = probs.data.len_of(Axis(0));
+    if class_labels.len() != k {
+        return Err(PipelineError::Postprocess(format!("{} class labels for {k} probability channels", class_labels.len())));
+    }
+    let mut outputs: Vec<u8> = class_labels.to_vec();
+    outputs.sort_unstable();
+    outputs.dedup();
+    let (_, nk, nj, ni) = probs.data.dim();
+    let mut merged = Array4::<f32>::zeros((outputs.len(), nk, nj, ni));
+    for (c, &label) in class_labels.iter().enumerate() {
+        let slot = outputs.iter().position(|&l| l == label).unwrap_or(0);
+        let mut dst = merged.index_axis_mut(Axis(0), slot);
+        Zip::from(&mut dst).and(&probs.data.index_axis(Axis(0), c)).par_for_each(|d, &p| *d = d.max(p));
+    }
+    let on_source = mapping.probabilities_to_source(merged.view()).map_err(|e| PipelineError::Postprocess(e.to_string()))?;
+    drop(merged);
+    let source_probs = Probabilities { data: on_source, grid: mapping.source.clone(), classes: Vec::new() };
+    let mut labels = label_map(&source_probs, &outputs, threshold).map_err(|e| PipelineError::Postprocess(e.to_string()))?;
+    let voxel_mm3 = mapping.source.spacing.iter().product::<f64>();
+    let removed = remove_small_components(&mut labels.labels, voxel_mm3, min_component_mm3);
+    tracing::debug!(removed, min_component_mm3, "small components removed");
+    Ok(labels)
+}
