@@ -4,6 +4,7 @@
 pub mod infer;
 pub mod seg;
 pub mod tools;
+pub mod train;
 
 use std::path::PathBuf;
 

@@ -2,11 +2,15 @@
 
 mod bench;
 mod embed;
+mod eval;
+mod evaluate;
 mod phantom;
+mod phantom_dataset;
 mod seg_from_labels;
 mod send;
 mod serve;
 mod status;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,6 +38,14 @@ pub enum Command {
     SegFromLabels(seg_from_labels::Args),
     /// Encode the plugin's prompts into the prompt-embeddings file (MiniLM or CLIP).
     Embed(embed::Args),
+    /// Write a reproducible dataset of phantoms (fully and half-labelled) with its manifest.
+    PhantomDataset(phantom_dataset::Args),
+    /// Train the network on fully and half-labelled CTs.
+    Train(train::Args),
+    /// Score a label map (NIfTI or DICOM-SEG) against a reference: DSC, Jaccard, NSD, HD95.
+    Eval(eval::Args),
+    /// Run a model on a dataset split and report the paper's Table IV metrics.
+    Evaluate(evaluate::Args),
     /// Benchmarks against reference tools, measured in the same run.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -52,6 +64,10 @@ pub fn main() -> ExitCode {
         Command::Health(args) => status::health(args),
         Command::SegFromLabels(args) => seg_from_labels::run(args),
         Command::Embed(args) => embed::run(args),
+        Command::PhantomDataset(args) => phantom_dataset::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Bench(b) => bench::run(b),
     };
     match result {

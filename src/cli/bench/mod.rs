@@ -3,6 +3,7 @@
 
 mod infer;
 mod seg;
+mod train;
 
 use std::path::PathBuf;
 
@@ -15,6 +16,8 @@ pub enum Bench {
     Seg(seg::SegArgs),
     /// One SEG build + write in this process (the pavseg side of `bench seg`).
     SegWrite(seg::SegWriteArgs),
+    /// Seconds per training step (batch 2, 96^3, CPU) vs PyTorch eager (lacaf_torch.py train).
+    Train(train::TrainArgs),
 }
 
 /// `../shared/anchors` relative to the repository root, where CI keeps the reference scripts.
@@ -27,5 +30,6 @@ pub fn run(b: Bench) -> anyhow::Result<()> {
         Bench::Infer(a) => infer::infer(a),
         Bench::Seg(a) => seg::seg(a),
         Bench::SegWrite(a) => seg::seg_write(a),
+        Bench::Train(a) => train::train(a),
     }
 }

@@ -1,0 +1,79 @@
+//! Settings of preprocessing, read from the plugin configuration.
+
+use super::vesselness::VesselnessParams;
+use super::PreprocessError;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PreprocessConfig {
+    /// HU window `[low, high]` of the CT channel.
+    pub window: [f32; 2],
+    /// Voxel size in mm of the model grid along the canonical `[k, j, i]` axes (see the
+    /// module doc); `None` keeps the source's voxel size.
+    pub target_spacing_mm: Option<[f64; 3]>,
+    /// Gaussian scales of the vesselness channel, in mm.
+    pub vesselness_scales_mm: Vec<f64>,
+    /// Frangi's α and β.
+    pub vesselness_alpha: f64,
+    pub vesselness_beta: f64,
+    /// Frangi's c; `None` derives it from each volume.
+    pub vesselness_c: Option<f64>,
+}
+
+impl Default for PreprocessConfig {
+    fn default() -> Self {
+        let v = VesselnessParams::default();
+        PreprocessConfig {
+            window: [-700.0, 300.0],
+            target_spacing_mm: None,
+            vesselness_scales_mm: v.scales_mm,
+            vesselness_alpha: v.alpha,
+            vesselness_beta: v.beta,
+            vesselness_c: v.c,
+        }
+    }
+}
+
+impl PreprocessConfig {
+    pub fn vesselness(&self) -> VesselnessParams {
+        VesselnessParams {
+            scales_mm: self.vesselness_scales_mm.clone(),
+            alpha: self.vesselness_alpha,
+            beta: self.vesselness_beta,
+            c: self.vesselness_c,
+            ..VesselnessParams::default()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), PreprocessError> {
+        let bad = |key: &'static str, reason: String| Err(PreprocessError::CheckConfig { key, reason });
+        let [low, high] = self.window;
+        if !(low.is_finite() && high.is_finite() && low < high) {
+            return bad("window", format!("[{low}, {high}] must be two finite HU values, low < high"));
+        }
+        if let Some(s) = self.target_spacing_mm {
+            if s.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+                return bad("target_spacing_mm", format!("{s:?} must be three positive millimetre values"));
+            }
+        }
+        self.vesselness().validate()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_missing_keys_and_unknown_keys_are_refused() {
+        let c: PreprocessConfig = serde_json::from_str(r#"{"target_spacing_mm": [1.0, 0.8, 0.8]}"#).unwrap();
+        assert_eq!(c.window, [-700.0, 300.0]);
+        assert_eq!(c.vesselness_scales_mm, vec![1.0, 2.0, 3.0]);
+        assert!(c.validate().is_ok());
+        assert!(serde_json::from_str::<PreprocessConfig>(r#"{"windw": [0, 1]}"#).is_err());
+        let bad = PreprocessConfig { window: [300.0, -700.0], ..Default::default() };
+        assert!(bad.validate().unwrap_err().to_string().contains("window"));
+    }
+}
