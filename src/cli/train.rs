@@ -33,6 +33,9 @@ pub struct Args {
     /// Initialise the backbone from these weights (safetensors with `backbone.*`).
     #[arg(long)]
     pub init_backbone: Option<PathBuf>,
+    /// Stop after this many epochs (checkpointed; continue with --resume).
+    #[arg(long)]
+    pub stop_after_epoch: Option<usize>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -63,7 +66,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     cfg.validate().map_err(|e| anyhow::anyhow!("{}: {e}", a.config.display()))?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let opts = RunOptions { resume: a.resume, command, progress: std::io::stderr().is_terminal() };
+    let opts = RunOptions { resume: a.resume, command, progress: std::io::stderr().is_terminal(), stop_after_epoch: a.stop_after_epoch };
     let s = train::train(&cfg, &opts)?;
     println!(
         "trained {} steps in {:.0} s; best validation mean DSC {} (epoch {}); checkpoints in {}/best and {}/last",

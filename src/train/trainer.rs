@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub command: String,
     /// Draw a progress bar (on a terminal).
     pub progress: bool,
+    /// Stop (after checkpointing) once this many epochs are done, to resume later.
+    pub stop_after_epoch: Option<usize>,
 }
 
 /// What a finished run reports.
@@ -205,6 +207,9 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
         checkpoint::save(&last_dir, &vs, &net_cfg, &facts, &state, Some(&opt))?;
         if let Err(e) = super::plot::write_plot(&cfg.out.join("curves.png"), &state.history) {
             tracing::warn!(error = %e, "cannot write the plot");
+        }
+        if opts.stop_after_epoch.is_some_and(|n| epoch + 1 >= n) {
+            break;
         }
     }
     Ok(TrainSummary {

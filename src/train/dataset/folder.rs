@@ -45,7 +45,7 @@ pub fn read_folder(dir: &Path) -> Result<Vec<Case>, DatasetError> {
         return Ok(list
             .into_iter()
             .map(|e| Case {
-                id: stem(&e.image),
+                id: stem(&e.label),
                 image: ImageSource::from_path(dir.join(&e.image)),
                 labels: dir.join(&e.label),
                 labeled_side: e.labeled_side,
