@@ -6,6 +6,7 @@ pub mod memory;
 pub mod seg;
 pub mod tools;
 pub mod vesselness;
+pub mod train;
 
 use std::path::PathBuf;
 

@@ -2,13 +2,17 @@
 
 mod bench;
 mod embed;
+mod eval;
+mod evaluate;
 mod phantom;
 mod preprocess;
+mod phantom_dataset;
 mod seg_from_labels;
 mod segment;
 mod send;
 mod serve;
 mod status;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,6 +44,14 @@ pub enum Command {
     SegFromLabels(seg_from_labels::Args),
     /// Encode the plugin's prompts into the prompt-embeddings file (MiniLM or CLIP).
     Embed(embed::Args),
+    /// Write a reproducible dataset of phantoms (fully and half-labelled) with its manifest.
+    PhantomDataset(phantom_dataset::Args),
+    /// Train the network on fully and half-labelled CTs.
+    Train(train::Args),
+    /// Score a label map (NIfTI or DICOM-SEG) against a reference: DSC, Jaccard, NSD, HD95.
+    Eval(eval::Args),
+    /// Run a model on a dataset split and report the paper's Table IV metrics.
+    Evaluate(evaluate::Args),
     /// Benchmarks against reference tools, measured in the same run.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -60,6 +72,10 @@ pub fn main() -> ExitCode {
         Command::Segment(args) => segment::run(args),
         Command::SegFromLabels(args) => seg_from_labels::run(args),
         Command::Embed(args) => embed::run(args),
+        Command::PhantomDataset(args) => phantom_dataset::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Bench(b) => bench::run(b),
     };
     match result {

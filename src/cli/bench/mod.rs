@@ -4,6 +4,7 @@
 mod infer;
 mod seg;
 mod vesselness;
+mod train;
 
 use std::path::PathBuf;
 
@@ -22,6 +23,8 @@ pub enum Bench {
     /// One timed run of the CPU vesselness filter (the pavseg side of `bench vesselness`).
     #[command(hide = true)]
     VesselnessWorker(vesselness::WorkerArgs),
+    /// Seconds per training step (batch 2, 96^3, CPU) vs PyTorch eager (lacaf_torch.py train).
+    Train(train::TrainArgs),
 }
 
 /// `../shared/anchors` relative to the repository root, where CI keeps the reference scripts.
@@ -36,5 +39,6 @@ pub fn run(b: Bench) -> anyhow::Result<()> {
         Bench::SegWrite(a) => seg::seg_write(a),
         Bench::Vesselness(a) => vesselness::vesselness(a),
         Bench::VesselnessWorker(a) => vesselness::worker(a),
+        Bench::Train(a) => train::train(a),
     }
 }

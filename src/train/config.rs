@@ -1,0 +1,203 @@
+//! The training configuration (TOML): dataset, network, preprocessing, sampling, optimiser and
+//! schedule. Relative paths are relative to the configuration file.
+
+use super::dataset::SplitRatios;
+use super::TrainError;
+use crate::infer::DeviceChoice;
+use crate::model::NetConfig;
+use crate::preprocess::PreprocessConfig;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How half-labelled cases enter training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum HalfLabelPolicy {
+    /// The classes of the unannotated side are left out of the loss (the paper's method).
+    #[default]
+    Mask,
+    /// The unannotated side counts as background (the naive baseline).
+    Background,
+    /// Half-labelled cases are not used for training (fully labelled cases only).
+    Exclude,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamplingConfig {
+    /// Patch `[k, j, i]` in voxels (multiples of 8).
+    pub patch: [usize; 3],
+    /// Fraction of patches centred on a voxel of a supervised vessel class.
+    pub foreground_fraction: f64,
+    pub rotate_prob: f64,
+    /// Largest rotation about each axis, degrees.
+    pub rotate_deg: f64,
+    pub zoom_prob: f64,
+    pub zoom_range: [f64; 2],
+    /// Probability of a left-right flip (which swaps the left and right classes).
+    pub flip_prob: f64,
+    pub intensity_prob: f64,
+    /// Largest relative change of the CT channel's scale, and largest shift (window units).
+    pub intensity_scale: f64,
+    pub intensity_shift: f64,
+}
+
+impl Default for SamplingConfig {
+    fn default() -> Self {
+        SamplingConfig {
+            patch: [96, 96, 96],
+            foreground_fraction: 2.0 / 3.0,
+            rotate_prob: 0.2,
+            rotate_deg: 15.0,
+            zoom_prob: 0.2,
+            zoom_range: [0.85, 1.15],
+            flip_prob: 0.5,
+            intensity_prob: 0.5,
+            intensity_scale: 0.1,
+            intensity_shift: 0.1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimConfig {
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub min_lr: f64,
+    pub warmup_steps: u64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+}
+
+impl Default for OptimConfig {
+    fn default() -> Self {
+        OptimConfig { lr: 8e-4, weight_decay: 1e-5, min_lr: 0.0, warmup_steps: 100, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Dataset: a manifest (.toml) or a folder with dataset.json.
+    pub dataset: PathBuf,
+    /// Output folder: checkpoints, logs, plot, cache.
+    pub out: PathBuf,
+    /// Plugin whose classes, prompts and prompt embeddings the network is trained for.
+    pub plugin: PathBuf,
+    /// Where prepared cases are cached (default: `<out>/cache`).
+    pub cache: Option<PathBuf>,
+    pub seed: u64,
+    pub split_seed: u64,
+    pub split_ratios: SplitRatios,
+    pub device: DeviceChoice,
+    /// CPU threads for libtorch.
+    pub threads: usize,
+    pub epochs: usize,
+    pub steps_per_epoch: usize,
+    pub batch: usize,
+    /// Validation every this many epochs (and after the last).
+    pub val_every: usize,
+    /// Sliding window for validation and for the checkpoints' plugin files (default: the patch).
+    pub infer_window: Option<usize>,
+    pub infer_overlap: f64,
+    pub half_labeled: HalfLabelPolicy,
+    /// Weights (safetensors) whose `backbone.*` tensors initialise the backbone.
+    pub init_backbone: Option<PathBuf>,
+    /// Network; `classes` and `text_dim` are taken from the plugin's embeddings.
+    pub network: NetConfig,
+    /// Preprocessing; `target_spacing_mm` is the model grid (written to the plugin's
+    /// `model.spacing`).
+    pub preprocess: PreprocessConfig,
+    pub sampling: SamplingConfig,
+    pub optim: OptimConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            dataset: PathBuf::new(),
+            out: PathBuf::from("runs/train"),
+            plugin: PathBuf::from("plugins/pulmonary-av/plugin.toml"),
+            cache: None,
+            seed: 1,
+            split_seed: 7,
+            split_ratios: SplitRatios::default(),
+            device: DeviceChoice::Auto,
+            threads: 2,
+            epochs: 100,
+            steps_per_epoch: 250,
+            batch: 2,
+            val_every: 5,
+            infer_window: None,
+            infer_overlap: 0.5,
+            half_labeled: HalfLabelPolicy::Mask,
+            init_backbone: None,
+            network: NetConfig::default(),
+            preprocess: PreprocessConfig { target_spacing_mm: Some([1.0, 1.0, 1.0]), ..PreprocessConfig::default() },
+            sampling: SamplingConfig::default(),
+            optim: OptimConfig::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads a TOML file; relative paths become relative to its folder.
+    pub fn from_file(path: &Path) -> Result<Self, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TrainError::ReadFile { path: path.to_owned(), source })?;
+        let mut cfg: TrainConfig =
+            toml::from_str(&text).map_err(|e| TrainError::Config { path: path.to_owned(), reason: e.to_string() })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut cfg.dataset, &mut cfg.out, &mut cfg.plugin] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        for p in [&mut cfg.cache, &mut cfg.init_backbone].into_iter().flatten() {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        cfg.validate().map_err(|reason| TrainError::Config { path: path.to_owned(), reason })?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.sampling.patch.iter().any(|&p| p == 0 || p % 8 != 0) {
+            return Err(format!("sampling.patch {:?}: each side must be a positive multiple of 8", self.sampling.patch));
+        }
+        if let Some(w) = self.infer_window {
+            if w == 0 || w % 8 != 0 {
+                return Err(format!("infer_window {w} must be a positive multiple of 8"));
+            }
+        }
+        if self.epochs == 0 || self.steps_per_epoch == 0 || self.batch == 0 || self.val_every == 0 || self.threads == 0 {
+            return Err("epochs, steps_per_epoch, batch, val_every and threads must be at least 1".into());
+        }
+        if self.preprocess.target_spacing_mm.is_none() {
+            return Err("preprocess.target_spacing_mm must be given: it is the model grid the plugin records".into());
+        }
+        if !(self.optim.lr > 0.0) || self.optim.weight_decay < 0.0 {
+            return Err(format!("optim.lr {} must be positive and weight_decay {} not negative", self.optim.lr, self.optim.weight_decay));
+        }
+        let z = self.sampling.zoom_range;
+        if !(z[0] > 0.0 && z[0] <= z[1]) {
+            return Err(format!("sampling.zoom_range {z:?} must be positive and ascending"));
+        }
+        self.preprocess.validate().map_err(|e| e.to_string())
+    }
+
+    /// The sliding window used for validation and written to checkpoint plugins.
+    pub fn window(&self) -> usize {
+        self.infer_window.unwrap_or_else(|| *self.sampling.patch.iter().max().unwrap_or(&96))
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache.clone().unwrap_or_else(|| self.out.join("cache"))
+    }
+
+    pub fn total_steps(&self) -> u64 {
+        (self.epochs * self.steps_per_epoch) as u64
+    }
+}

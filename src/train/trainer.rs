@@ -1,0 +1,223 @@
+//! The training loop: prepare the cases, build the network, then epochs of AdamW steps on
+//! random patches with validation, checkpoints, a JSON-lines log, a progress bar and a plot.
+
+use super::adamw::{AdamW, AdamWConfig};
+use super::checkpoint::{self, CheckpointState, EpochRecord, PluginFacts};
+use super::config::{HalfLabelPolicy, TrainConfig};
+use super::dataset::{Dataset, LabeledSide, Split};
+use super::loss::masked_dice_bce;
+use super::prepared::{prepare_case, PreparedCase};
+use super::sampler::PatchSampler;
+use super::schedule::Schedule;
+use super::validate::validate;
+use super::TrainError;
+use crate::model::Lacaf;
+use crate::plugin::Plugin;
+use crate::text::PromptEmbeddings;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+use tch::nn::VarStore;
+
+/// How a run was started.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Continue from `<out>/last`.
+    pub resume: bool,
+    /// The command line, recorded in every checkpoint.
+    pub command: String,
+    /// Draw a progress bar (on a terminal).
+    pub progress: bool,
+    /// Stop (after checkpointing) once this many epochs are done, to resume later.
+    pub stop_after_epoch: Option<usize>,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct TrainSummary {
+    pub out: PathBuf,
+    pub history: Vec<EpochRecord>,
+    pub best_val_dsc: Option<f64>,
+    pub best_epoch: Option<usize>,
+    pub seconds: f64,
+    pub steps: u64,
+}
+
+fn terr(action: &'static str) -> impl Fn(tch::TchError) -> TrainError {
+    move |source| TrainError::Tensor { action, source }
+}
+
+/// Prepares the cases of one split (with the half-label policy applied to the training split).
+pub fn prepare_split(cfg: &TrainConfig, split: Split) -> Result<Vec<PreparedCase>, TrainError> {
+    let dataset = Dataset::open(&cfg.dataset)?;
+    let mut cases = dataset.split(split, cfg.split_seed, cfg.split_ratios)?;
+    if split == Split::Train && cfg.half_labeled == HalfLabelPolicy::Exclude {
+        cases.retain(|c| c.labeled_side == LabeledSide::Both);
+    }
+    for c in &cases {
+        c.check_files()?;
+    }
+    let cache = cfg.cache_dir();
+    cases.iter().map(|c| prepare_case(c, &cfg.preprocess, Some(&cache))).collect()
+}
+
+pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, TrainError> {
+    let t0 = Instant::now();
+    tch::set_num_threads(cfg.threads as i32);
+    let device = cfg.device.resolve().map_err(|e| TrainError::Config { path: cfg.out.clone(), reason: e.to_string() })?;
+    let plugin = Plugin::load(&cfg.plugin).map_err(|e| TrainError::Plugin { reason: e.to_string() })?;
+    let embeddings = PromptEmbeddings::read(&plugin.file.model.embeddings).map_err(|e| TrainError::Plugin { reason: e.to_string() })?;
+    if embeddings.classes != plugin.class_names() || embeddings.prompts != plugin.prompts() {
+        return Err(TrainError::Plugin { reason: format!("embeddings {} were not made for the classes and prompts of {} (rerun pavseg embed)", plugin.file.model.embeddings.display(), plugin.path.display()) });
+    }
+    let (k, d) = embeddings.data.dim();
+    if k != super::sides::CLASSES {
+        return Err(TrainError::Plugin { reason: format!("plugin {} has {k} classes; training needs the four left/right artery/vein classes", plugin.path.display()) });
+    }
+    let mut net_cfg = cfg.network.clone();
+    net_cfg.classes = k;
+    net_cfg.text_dim = d;
+    std::fs::create_dir_all(&cfg.out).map_err(|source| TrainError::WriteFile { path: cfg.out.clone(), source })?;
+
+    tracing::info!(dataset = %cfg.dataset.display(), "preparing cases");
+    let train_cases = prepare_split(cfg, Split::Train)?;
+    let val_cases = prepare_split(cfg, Split::Val)?;
+    if train_cases.is_empty() {
+        return Err(TrainError::Config { path: cfg.dataset.clone(), reason: "the training split holds no usable case".into() });
+    }
+    tracing::info!(train = train_cases.len(), val = val_cases.len(), seconds = t0.elapsed().as_secs_f64(), "cases prepared");
+
+    tch::manual_seed(cfg.seed as i64);
+    let vs = VarStore::new(device);
+    let text = crate::infer::array2_to_tensor(&embeddings.data).map_err(|e| TrainError::Plugin { reason: e.to_string() })?;
+    let net = Lacaf::new(&net_cfg, &vs.root(), &text).map_err(|e| TrainError::Checkpoint { reason: e.to_string() })?;
+    let mut opt = AdamW::new(&vs, AdamWConfig { beta1: cfg.optim.beta1, beta2: cfg.optim.beta2, eps: cfg.optim.eps, weight_decay: cfg.optim.weight_decay })?;
+    let last_dir = cfg.out.join("last");
+    let best_dir = cfg.out.join("best");
+    let mut state = CheckpointState {
+        epoch: 0,
+        step: 0,
+        best_val_dsc: None,
+        best_epoch: None,
+        history: vec![],
+        command: opts.command.clone(),
+        config: serde_json::to_value(cfg).unwrap_or_default(),
+        train_cases: train_cases.iter().map(|c| c.id.clone()).collect(),
+        val_cases: val_cases.iter().map(|c| c.id.clone()).collect(),
+        seconds: 0.0,
+    };
+    if opts.resume {
+        let saved = checkpoint::read_state(&last_dir)?;
+        crate::model::load_weights(&vs, &last_dir.join(checkpoint::WEIGHTS_FILE)).map_err(|e| TrainError::Resume { reason: e.to_string() })?;
+        let (moments, steps) = checkpoint::read_optimizer(&last_dir)?;
+        opt.load_state(&moments, steps)?;
+        tracing::info!(epoch = saved.epoch, step = saved.step, "resuming");
+        state = CheckpointState { command: format!("{}\n{}", saved.command, opts.command), config: state.config, train_cases: state.train_cases, val_cases: state.val_cases, ..saved };
+    } else if let Some(init) = &cfg.init_backbone {
+        let n = checkpoint::init_backbone(&vs, init)?;
+        tracing::info!(tensors = n, from = %init.display(), "backbone initialised");
+    }
+
+    let sampler = PatchSampler::new(&train_cases, cfg.sampling.clone(), cfg.half_labeled, device)?;
+    let schedule = Schedule { base_lr: cfg.optim.lr, min_lr: cfg.optim.min_lr, warmup_steps: cfg.optim.warmup_steps, total_steps: cfg.total_steps() };
+    let spacing = cfg.preprocess.target_spacing_mm.unwrap_or([1.0; 3]);
+    let facts = PluginFacts { source: &plugin, spacing, window: cfg.window(), overlap: cfg.infer_overlap, command: &opts.command };
+    let log_path = cfg.out.join("log.jsonl");
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|source| TrainError::WriteFile { path: log_path.clone(), source })?;
+    let run_start = Instant::now();
+    let seconds_before = state.seconds;
+
+    for epoch in state.epoch..cfg.epochs {
+        let e0 = Instant::now();
+        let bar = if opts.progress {
+            let b = indicatif::ProgressBar::new(cfg.steps_per_epoch as u64);
+            b.set_style(
+                indicatif::ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            b.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
+            b
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let mut loss_sum = 0.0;
+        let mut lr = 0.0;
+        for _ in 0..cfg.steps_per_epoch {
+            // Each step's randomness depends only on the seed and the step, so a resumed run
+            // draws the same patches as an uninterrupted one.
+            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+            rng.set_stream(state.step);
+            let batch = sampler.batch(cfg.batch, &mut rng)?;
+            lr = schedule.lr(state.step);
+            let logits = net.forward(&batch.input, true).map_err(|e| TrainError::Step { step: state.step, reason: e.to_string() })?;
+            let loss = masked_dice_bce(&logits, &batch.target, &batch.supervised).map_err(terr("computing the loss"))?;
+            let value = loss.f_double_value(&[]).map_err(terr("reading the loss"))?;
+            if !value.is_finite() {
+                return Err(TrainError::Step { step: state.step, reason: format!("loss is {value}") });
+            }
+            opt.zero_grad()?;
+            loss.f_backward().map_err(terr("backpropagating"))?;
+            opt.step(lr)?;
+            state.step += 1;
+            loss_sum += value;
+            bar.inc(1);
+            bar.set_message(format!("loss {value:.4} lr {lr:.2e}"));
+        }
+        bar.finish_and_clear();
+        let mut record = EpochRecord {
+            epoch,
+            step: state.step,
+            loss: loss_sum / cfg.steps_per_epoch as f64,
+            lr,
+            seconds: e0.elapsed().as_secs_f64(),
+            val_dsc: None,
+            val_dsc_per_class: None,
+        };
+        let last = epoch + 1 == cfg.epochs;
+        if !val_cases.is_empty() && ((epoch + 1) % cfg.val_every == 0 || last) {
+            let v = tch::no_grad(|| validate(&net, &val_cases, cfg.window(), cfg.infer_overlap))?;
+            record.val_dsc = Some(v.mean_dsc);
+            record.val_dsc_per_class = Some(v.per_class);
+        }
+        state.epoch = epoch + 1;
+        state.seconds = seconds_before + run_start.elapsed().as_secs_f64();
+        state.history.push(record.clone());
+        let improved = match (record.val_dsc, state.best_val_dsc) {
+            (Some(v), Some(b)) => v > b,
+            (Some(v), None) => v.is_finite(),
+            _ => false,
+        };
+        if improved {
+            state.best_val_dsc = record.val_dsc;
+            state.best_epoch = Some(epoch);
+        }
+        tracing::info!(epoch = epoch + 1, step = state.step, loss = record.loss, val_dsc = ?record.val_dsc, seconds = record.seconds, "epoch done");
+        let line = serde_json::to_string(&record).unwrap_or_default();
+        writeln!(log, "{line}").map_err(|source| TrainError::WriteFile { path: log_path.clone(), source })?;
+        if improved || (val_cases.is_empty() && last) {
+            checkpoint::save(&best_dir, &vs, &net_cfg, &facts, &state, None)?;
+        }
+        checkpoint::save(&last_dir, &vs, &net_cfg, &facts, &state, Some(&opt))?;
+        if let Err(e) = super::plot::write_plot(&cfg.out.join("curves.png"), &state.history) {
+            tracing::warn!(error = %e, "cannot write the plot");
+        }
+        if opts.stop_after_epoch.is_some_and(|n| epoch + 1 >= n) {
+            break;
+        }
+    }
+    Ok(TrainSummary {
+        out: cfg.out.clone(),
+        history: state.history,
+        best_val_dsc: state.best_val_dsc,
+        best_epoch: state.best_epoch,
+        seconds: state.seconds,
+        steps: state.step,
+    })
+}

@@ -1,0 +1,147 @@
+//! Short training runs on tiny phantoms: the loss goes down, a run stopped and resumed from its
+//! checkpoint continues from the saved step and ends with the same weights as an uninterrupted
+//! run, and the checkpoint is a plugin that `pavseg evaluate` runs.
+
+mod common;
+
+use pavseg::phantom::PhantomParams;
+use pavseg::plugin::Plugin;
+use pavseg::text::PromptEmbeddings;
+use pavseg::train::dataset::{LabeledSide, Split};
+use pavseg::train::phantoms::{make_phantom_dataset, PhantomCase};
+use pavseg::train::{self, RunOptions, TrainConfig};
+use std::path::Path;
+use std::process::Command;
+
+const TEXT_DIM: usize = 16;
+
+/// A plugin like pulmonary-av's but with small deterministic prompt embeddings.
+fn tiny_plugin(dir: &Path) -> std::path::PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/pulmonary-av/plugin.toml");
+    let plugin = Plugin::load(&src).expect("pulmonary-av plugin");
+    let data = ndarray::Array2::from_shape_fn((4, TEXT_DIM), |(k, d)| (((k * 31 + d * 17) % 13) as f32 - 6.0) / 6.0);
+    let emb = PromptEmbeddings {
+        encoder: "test".into(),
+        encoder_weights: "deterministic".into(),
+        template: plugin.file.prompts.template.clone(),
+        classes: plugin.class_names(),
+        prompts: plugin.prompts(),
+        data,
+    };
+    emb.write(&dir.join("embeddings.safetensors")).unwrap();
+    let text = std::fs::read_to_string(&src).unwrap();
+    let path = dir.join("plugin.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn tiny_config(work: &Path, out: &str) -> TrainConfig {
+    let params = PhantomParams { seed: 0, slices: 24, rows: 40, cols: 40, pixel_spacing: 8.0, slice_spacing: 8.0, feet_first: false };
+    let data = work.join("data");
+    if !data.join("manifest.toml").exists() {
+        let cases = [
+            PhantomCase { seed: 1, split: Split::Train, labeled_side: LabeledSide::Both },
+            PhantomCase { seed: 2, split: Split::Train, labeled_side: LabeledSide::Left },
+            PhantomCase { seed: 3, split: Split::Val, labeled_side: LabeledSide::Both },
+            PhantomCase { seed: 4, split: Split::Test, labeled_side: LabeledSide::Both },
+        ];
+        make_phantom_dataset(&data, &cases, &params).expect("phantom dataset");
+    }
+    let mut cfg = TrainConfig {
+        dataset: data.join("manifest.toml"),
+        out: work.join(out),
+        plugin: tiny_plugin(work),
+        cache: Some(work.join("cache")),
+        device: pavseg::infer::DeviceChoice::Cpu,
+        threads: 1,
+        epochs: 3,
+        steps_per_epoch: 4,
+        batch: 2,
+        val_every: 3,
+        ..TrainConfig::default()
+    };
+    cfg.network.base_width = 4;
+    cfg.network.norm_groups = 4;
+    cfg.network.text_heads = 4;
+    cfg.preprocess.target_spacing_mm = Some([8.0, 8.0, 8.0]);
+    cfg.preprocess.vesselness_scales_mm = vec![8.0];
+    cfg.sampling.patch = [16, 16, 16];
+    cfg.sampling.foreground_fraction = 1.0;
+    cfg.optim.lr = 3e-3;
+    cfg.optim.warmup_steps = 2;
+    cfg
+}
+
+fn opts(resume: bool, stop: Option<usize>) -> RunOptions {
+    RunOptions { resume, command: "test".into(), progress: false, stop_after_epoch: stop }
+}
+
+#[test]
+fn loss_goes_down_on_a_tiny_phantom() {
+    let tmp = common::TempDir::new("train-loss");
+    let mut cfg = tiny_config(tmp.path(), "run");
+    cfg.epochs = 5;
+    cfg.steps_per_epoch = 6;
+    cfg.val_every = 5;
+    let s = train::train(&cfg, &opts(false, None)).expect("training");
+    let losses: Vec<f64> = s.history.iter().map(|r| r.loss).collect();
+    assert_eq!(losses.len(), 5);
+    assert!(losses[4] < losses[0] * 0.9, "loss did not go down: {losses:?}");
+    assert!(s.history[4].val_dsc.is_some());
+    for f in ["best/plugin.toml", "best/weights.safetensors", "best/model.json", "best/embeddings.safetensors", "last/optimizer.safetensors", "log.jsonl", "curves.png"] {
+        assert!(cfg.out.join(f).exists(), "{f} missing");
+    }
+    let log = std::fs::read_to_string(cfg.out.join("log.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 5);
+    // The checkpoint is a plugin: evaluate runs it through the node's segmentation path.
+    let out = Command::new(common::BIN)
+        .args(["evaluate", "--model"])
+        .arg(cfg.out.join("best"))
+        .arg("--dataset")
+        .arg(&cfg.dataset)
+        .args(["--split", "test", "--threads", "1", "--json"])
+        .arg(tmp.path().join("eval.json"))
+        .output()
+        .expect("run pavseg evaluate");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Artery") && stdout.contains("Mean DSC"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.path().join("eval.json")).unwrap()).unwrap();
+    assert_eq!(report["cases"].as_array().unwrap().len(), 1);
+    assert!(report["summary"]["artery"]["dsc"]["mean"].as_f64().is_some());
+}
+
+#[test]
+fn resume_continues_from_the_saved_step() {
+    let tmp = common::TempDir::new("train-resume");
+    let straight = tiny_config(tmp.path(), "straight");
+    let whole = train::train(&straight, &opts(false, None)).expect("uninterrupted run");
+    let parts = tiny_config(tmp.path(), "parts");
+    let first = train::train(&parts, &opts(false, Some(2))).expect("first part");
+    assert_eq!((first.history.len(), first.steps), (2, 8));
+    let state = pavseg::train::checkpoint::read_state(&parts.out.join("last")).unwrap();
+    assert_eq!((state.epoch, state.step), (2, 8));
+    let second = train::train(&parts, &opts(true, None)).expect("resumed run");
+    assert_eq!(second.steps, 12);
+    assert_eq!(second.history.iter().map(|r| r.step).collect::<Vec<_>>(), vec![4, 8, 12]);
+    assert_eq!(second.history[..2], first.history[..], "resuming keeps the history");
+    for (a, b) in whole.history.iter().zip(&second.history) {
+        assert!((a.loss - b.loss).abs() < 1e-5 * a.loss.abs().max(1.0), "epoch {}: {} vs {}", a.epoch, a.loss, b.loss);
+    }
+    let read = |p: &Path| std::fs::read(p.join("last/weights.safetensors")).unwrap();
+    let (wa, wb) = (read(&straight.out), read(&parts.out));
+    let sa = safetensors::SafeTensors::deserialize(&wa).unwrap();
+    let sb = safetensors::SafeTensors::deserialize(&wb).unwrap();
+    for (name, va) in sa.tensors() {
+        let vb = sb.tensor(&name).unwrap();
+        let fa: Vec<f32> = va.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let fb: Vec<f32> = vb.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let diff = fa.iter().zip(&fb).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-4, "{name} differs by {diff} after resuming");
+    }
+    // Resuming without a checkpoint is an error naming what is missing.
+    let mut fresh = tiny_config(tmp.path(), "none");
+    fresh.epochs = 1;
+    let err = train::train(&fresh, &opts(true, None)).err().expect("no checkpoint to resume");
+    assert!(err.to_string().contains("checkpoint.json"), "{err}");
+}
