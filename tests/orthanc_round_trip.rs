@@ -34,7 +34,8 @@ fn orthanc_forwards_ct_and_receives_the_seg_in_the_same_study() {
     let lua = dir.join("forward.lua");
     std::fs::write(
         &lua,
-        "function OnStableSeries(seriesId, tags, metadata)\n  if tags['Modality'] == 'CT' then\n    SendToModality(seriesId, 'pavseg')\n  end\nend\n",
+        // Lua's SendToModality takes an instance; a whole series goes through the REST API.
+        "function OnStableSeries(seriesId, tags, metadata)\n  if tags['Modality'] == 'CT' then\n    RestApiPost('/modalities/pavseg/store', seriesId)\n  end\nend\n",
     )
     .unwrap();
     let config = serde_json::json!({
@@ -86,7 +87,8 @@ fn orthanc_forwards_ct_and_receives_the_seg_in_the_same_study() {
         if seg_in_study {
             Ok(())
         } else {
-            Err(format!("no SEG series in the study; node log:\n{}", node.log_text()))
+            let orthanc_log = std::fs::read_to_string(dir.join("orthanc.log")).unwrap_or_default();
+            Err(format!("no SEG series in the study; node log:\n{}\nOrthanc log:\n{orthanc_log}", node.log_text()))
         }
     })();
     let _ = orthanc.kill();

@@ -22,7 +22,7 @@ fn node_sending_back(dir: &std::path::Path, port: u16) -> Node {
 }
 
 fn segs(scp: &StoreScp) -> Vec<std::path::PathBuf> {
-    scp.received().into_iter().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("SEG"))).collect()
+    scp.segmentations()
 }
 
 fn seg_labels(seg: &std::path::Path, ct_dir: &std::path::Path) -> ndarray::Array3<u8> {

@@ -32,7 +32,7 @@ fn node_with_plugin(dir: &Path, scp_port: u16) -> Node {
 }
 
 fn segs(scp: &StoreScp) -> usize {
-    scp.received().iter().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("SEG"))).count()
+    scp.segmentations().len()
 }
 
 #[test]

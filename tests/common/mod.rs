@@ -359,6 +359,20 @@ impl StoreScp {
         v.sort();
         v
     }
+
+    /// Received Segmentation Storage objects (by their SOP Class, not storescp's file names).
+    /// A file still being written fails to parse and is counted on the next poll.
+    pub fn segmentations(&self) -> Vec<PathBuf> {
+        self.received()
+            .into_iter()
+            .filter(|p| {
+                dicom_object::OpenFileOptions::new()
+                    .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+                    .open_file(p)
+                    .is_ok_and(|o| o.meta().media_storage_sop_class_uid.trim_end_matches('\0') == dicom_dictionary_std::uids::SEGMENTATION_STORAGE)
+            })
+            .collect()
+    }
 }
 
 impl Drop for StoreScp {
