@@ -3,12 +3,11 @@
 //! time of a whole CT at the plugin's model spacing; optionally the whole CT itself (meant for a
 //! GPU) against MONAI's sliding window (`lacaf_torch.py sliding`).
 
-use super::{median, run_reference, BenchError};
+use super::{lacaf_command, median, run_reference, BenchError};
 use crate::geometry::Geometry;
 use crate::infer::{windows, DeviceChoice, Predictor, InferSettings};
-use crate::model::{Lacaf, NetConfig, Norm};
+use crate::model::{Lacaf, NetConfig};
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
@@ -94,24 +93,10 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     };
     forward()?;
 
-    let norm = match o.net.norm {
-        Norm::Instance => "instance",
-        Norm::Batch | Norm::BatchStats => "batch",
-    };
     let torch_device = if device.is_cuda() { "cuda" } else { "cpu" };
     let reference = |mode: &str, extra: &[String]| -> Result<Vec<String>, BenchError> {
-        let mut cmd = Command::new(&o.python);
-        cmd.arg(&script).arg(mode).args([
-            "--size", &o.window.to_string(),
-            "--in-ch", &o.net.in_channels.to_string(),
-            "--classes", &o.net.classes.to_string(),
-            "--text-dim", &o.net.text_dim.to_string(),
-            "--base", &o.net.base_width.to_string(),
-            "--norm", norm,
-            "--threads", &o.threads.to_string(),
-            "--reps", &o.reps.max(1).to_string(),
-            "--device", torch_device,
-        ]);
+        let mut cmd = lacaf_command(&o.python, &script, mode, o.window, &o.net, o.threads, o.reps);
+        cmd.args(["--device", torch_device]);
         cmd.args(extra);
         let fields = run_reference(&mut cmd)?;
         println!("RESULT {}", fields.join(" "));

@@ -34,6 +34,27 @@ pub fn median(mut samples: Vec<f64>) -> f64 {
     }
 }
 
+/// `python lacaf_torch.py MODE` for the same network shape as `net` (the PyTorch reference of
+/// `bench infer` and `bench train`); callers add their mode's own arguments.
+pub fn lacaf_command(python: &std::path::Path, script: &std::path::Path, mode: &str, size: usize, net: &crate::model::NetConfig, threads: usize, reps: usize) -> std::process::Command {
+    let norm = match net.norm {
+        crate::model::Norm::Instance => "instance",
+        crate::model::Norm::Batch | crate::model::Norm::BatchStats => "batch",
+    };
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script).arg(mode).args([
+        "--size", &size.to_string(),
+        "--in-ch", &net.in_channels.to_string(),
+        "--classes", &net.classes.to_string(),
+        "--text-dim", &net.text_dim.to_string(),
+        "--base", &net.base_width.to_string(),
+        "--norm", norm,
+        "--threads", &threads.to_string(),
+        "--reps", &reps.max(1).to_string(),
+    ]);
+    cmd
+}
+
 /// Runs a reference command and returns the fields of its `RESULT` line.
 pub fn run_reference(command: &mut std::process::Command) -> Result<Vec<String>, BenchError> {
     let shown = format!("{command:?}");

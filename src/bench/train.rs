@@ -2,12 +2,11 @@
 //! against the same architecture and loss in PyTorch eager (lacaf_torch.py train), alternating
 //! rounds in one run.
 
-use super::{median, run_reference, BenchError};
-use crate::model::{Lacaf, NetConfig, Norm};
+use super::{lacaf_command, median, run_reference, BenchError};
+use crate::model::{Lacaf, NetConfig};
 use crate::train::adamw::{AdamW, AdamWConfig};
 use crate::train::loss::masked_dice_bce;
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
@@ -65,28 +64,14 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         Ok(t.elapsed().as_secs_f64())
     };
     step()?;
-    let norm = match o.net.norm {
-        Norm::Instance => "instance",
-        Norm::Batch | Norm::BatchStats => "batch",
-    };
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for round in 0..o.rounds.max(1) {
         let t = median((0..o.reps.max(1)).map(|_| step()).collect::<Result<_, _>>()?);
         println!("RESULT pavseg train {t:.3} s batch={} size={} params={params} threads={} round={round}", o.batch, o.size, o.threads);
         ours.push(t);
         if !o.no_reference {
-            let mut cmd = Command::new(&o.python);
-            cmd.arg(&script).arg("train").args([
-                "--size", &o.size.to_string(),
-                "--batch", &o.batch.to_string(),
-                "--in-ch", &o.net.in_channels.to_string(),
-                "--classes", &o.net.classes.to_string(),
-                "--text-dim", &o.net.text_dim.to_string(),
-                "--base", &o.net.base_width.to_string(),
-                "--norm", norm,
-                "--threads", &o.threads.to_string(),
-                "--reps", &o.reps.max(1).to_string(),
-            ]);
+            let mut cmd = lacaf_command(&o.python, &script, "train", o.size, &o.net, o.threads, o.reps);
+            cmd.args(["--batch", &o.batch.to_string()]);
             let fields = run_reference(&mut cmd)?;
             println!("RESULT {}", fields.join(" "));
             theirs.extend(fields.get(1).and_then(|v| v.parse::<f64>().ok()));

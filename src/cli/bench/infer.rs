@@ -1,34 +1,19 @@
 //! `pavseg bench infer`.
 
-use super::default_anchors;
+use super::reference_net::ReferenceNetArgs;
 use crate::bench;
 use crate::infer::DeviceChoice;
-use crate::model::{Fusion, NetConfig, Norm};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct InferArgs {
-    /// Folder with the reference scripts (lacaf_torch.py).
-    #[arg(long, default_value_os_t = default_anchors())]
-    pub anchors: PathBuf,
-    /// Python with torch (and monai for --whole); default: $VIRTUAL_ENV/bin/python, else python3.
-    #[arg(long)]
-    pub python: Option<PathBuf>,
-    /// Network base width (32 = the paper's network).
-    #[arg(long, default_value_t = 32)]
-    pub base: usize,
-    #[arg(long, value_enum, default_value = "instance")]
-    pub norm: NormArg,
-    #[arg(long, default_value_t = 384)]
-    pub text_dim: usize,
+    #[command(flatten)]
+    pub net: ReferenceNetArgs,
     #[arg(long, default_value_t = 4)]
     pub classes: usize,
     /// Window side in voxels.
     #[arg(long, default_value_t = 96)]
     pub window: usize,
-    /// CPU threads for both (tch::set_num_threads / torch.set_num_threads).
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
     /// Timed repetitions after one warm-up (median reported).
     #[arg(long, default_value_t = 3)]
     pub reps: usize,
@@ -65,12 +50,6 @@ pub struct InferArgs {
     pub no_reference: bool,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum NormArg {
-    Instance,
-    Batch,
-}
-
 fn three<T: Copy>(v: &[T], name: &str) -> anyhow::Result<[T; 3]> {
     <[T; 3]>::try_from(v).map_err(|_| anyhow::anyhow!("{name} takes three values"))
 }
@@ -80,26 +59,14 @@ pub fn infer(a: InferArgs) -> anyhow::Result<()> {
         Some(v) => three(v, "--model-spacing")?,
         None => crate::plugin::Plugin::load(&a.plugin)?.file.model.spacing,
     };
-    let python = a.python.clone().unwrap_or_else(|| {
-        std::env::var_os("VIRTUAL_ENV").map(|v| PathBuf::from(v).join("bin/python")).filter(|p| p.exists()).unwrap_or_else(|| "python3".into())
-    });
-    let net = NetConfig {
-        base_width: a.base,
-        norm: match a.norm {
-            NormArg::Instance => Norm::Instance,
-            NormArg::Batch => Norm::Batch,
-        },
-        text_dim: a.text_dim,
-        classes: a.classes,
-        fusion: Fusion::CrossAttention,
-        ..NetConfig::default()
-    };
+    let python = a.net.python();
+    let net = a.net.net(a.classes);
     let options = bench::infer::Options {
-        anchors: a.anchors,
+        anchors: a.net.anchors.clone(),
         python,
         net,
         window: a.window,
-        threads: a.threads,
+        threads: a.net.threads,
         reps: a.reps,
         rounds: a.rounds,
         device: a.device,

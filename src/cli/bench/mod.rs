@@ -2,6 +2,7 @@
 //! reported as ratios. One file per benchmark.
 
 mod infer;
+mod reference_net;
 mod seg;
 mod vesselness;
 mod train;
