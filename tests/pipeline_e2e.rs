@@ -83,10 +83,24 @@ fn destination_down_keeps_retries_and_delivers_once_it_starts() {
         })).unwrap_or(false)
     });
     assert!(retried, "delivery was not retried; log:\n{}", node.log_text());
+    // Operations: `pavseg status` shows the pending delivery, `pavseg health` that the node answers.
+    let pending = status_json(&node);
+    assert_eq!(pending["deliveries_pending"], 1, "{pending}");
+    assert_eq!(pending["jobs_done"], 1, "{pending}");
+    let health = Command::new(BIN).args(["health", "--port", &node.port.to_string(), "--config"]).arg(&node.config).output().unwrap();
+    assert!(health.status.success(), "health: {}", String::from_utf8_lossy(&health.stderr));
     let scp = StoreScp::start("STORESCU", port, &t.path().join("pacs"));
     assert!(wait_until(WAIT, || segs(&scp).len() == 1), "SEG not delivered after the destination started");
     assert!(wait_until(Duration::from_secs(10), || std::fs::read_dir(node.spool.join("sent")).unwrap().count() == 1));
     assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 0);
+    let after = status_json(&node);
+    assert_eq!((after["deliveries_pending"].as_u64(), after["deliveries_sent"].as_u64()), (Some(0), Some(1)), "{after}");
+}
+
+fn status_json(node: &Node) -> serde_json::Value {
+    let out = Command::new(BIN).args(["status", "--json", "--config"]).arg(&node.config).output().unwrap();
+    assert!(out.status.success(), "status: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("status --json printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]

@@ -46,6 +46,10 @@ pub struct HealthArgs {
     /// Seconds to wait for the node's answer.
     #[arg(long, default_value_t = 5)]
     pub timeout: u64,
+    /// Port to check instead of the configured one (a node started with port 0 prints its
+    /// port on standard output).
+    #[arg(long)]
+    pub port: Option<u16>,
 }
 
 /// Exit status 0 when the node answers C-ECHO with Success.
@@ -55,6 +59,7 @@ pub fn health(a: HealthArgs) -> anyhow::Result<()> {
     use dicom_ul::Pdu;
     let settings = Settings::load(&a.config)?;
     let host = if settings.node.bind == "0.0.0.0" { "127.0.0.1".to_string() } else { settings.node.bind.clone() };
+    let port = a.port.unwrap_or(settings.node.port);
     let t = Duration::from_secs(a.timeout);
     let mut assoc = ClientAssociationOptions::new()
         .calling_ae_title("PAVSEG-HEALTH")
@@ -62,8 +67,8 @@ pub fn health(a: HealthArgs) -> anyhow::Result<()> {
         .with_abstract_syntax(uids::VERIFICATION)
         .connection_timeout(t)
         .read_timeout(t)
-        .establish((host.as_str(), settings.node.port))
-        .with_context(|| format!("node {}@{host}:{} does not accept associations", settings.node.ae_title, settings.node.port))?;
+        .establish((host.as_str(), port))
+        .with_context(|| format!("node {}@{host}:{port} does not accept associations", settings.node.ae_title))?;
     let pc = assoc.presentation_contexts().first().map(|pc| pc.id).context("verification not accepted")?;
     let cmd = dimse::echo_request(1, uids::VERIFICATION)?;
     assoc.send(&Pdu::PData {

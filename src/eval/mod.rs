@@ -14,6 +14,10 @@ pub enum EvalError {
     Preprocess(#[from] crate::preprocess::PreprocessError),
     #[error("inference: {0}")]
     Infer(#[from] crate::infer::InferError),
+    #[error("plugin: {0}")]
+    Plugin(String),
+    #[error("post-processing: {0}")]
+    Postprocess(#[from] crate::pipeline::PipelineError),
     #[error("measuring {what}: {source}")]
     Measure { what: String, source: crate::metrics::MetricsError },
 }

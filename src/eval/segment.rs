@@ -1,13 +1,15 @@
-//! CT on its source grid → label map on the same grid, as the node does it: `prepare` with the
-//! plugin's model spacing, the plugin's sliding window, per-class probabilities taken back to
-//! the source grid (trilinear), then each voxel labelled with its most probable class's label at
-//! or above the threshold.
+//! CT on its source grid → label map on the same grid, exactly as the node does it: the
+//! plugin's preprocessing (window, vesselness, model spacing), its sliding window, and the
+//! node's post-processing (`pipeline::to_source_labels`: classes merged per label, back to the
+//! source grid, threshold, small components removed), so `pavseg evaluate` scores what the node
+//! would send.
 
 use super::EvalError;
 use crate::geometry::Geometry;
-use crate::infer::{label_map, Predictor, Probabilities};
+use crate::infer::Predictor;
+use crate::pipeline::to_source_labels;
 use crate::plugin::Plugin;
-use crate::preprocess::{prepare_grid, PreprocessConfig, VesselnessBackend};
+use crate::preprocess::{prepare_grid, VesselnessBackend};
 use ndarray::{Array3, ArrayView3};
 use std::time::{Duration, Instant};
 
@@ -19,20 +21,15 @@ pub struct Segmented {
     pub inference: Duration,
 }
 
-/// The preprocessing settings a plugin implies: its model spacing, defaults otherwise.
-pub fn preprocess_config(plugin: &Plugin) -> PreprocessConfig {
-    PreprocessConfig { target_spacing_mm: Some(plugin.file.model.spacing), ..PreprocessConfig::default() }
-}
-
 pub fn segment(predictor: &Predictor, plugin: &Plugin, hu: ArrayView3<'_, f32>, geometry: &Geometry) -> Result<Segmented, EvalError> {
     let t0 = Instant::now();
     let backend = if predictor.device().is_cuda() { VesselnessBackend::Torch(predictor.device()) } else { VesselnessBackend::Cpu };
-    let (input, _) = prepare_grid(hu, geometry, &preprocess_config(plugin), backend)?;
+    let config = plugin.preprocess_config().map_err(|e| EvalError::Plugin(e.to_string()))?;
+    let (input, _) = prepare_grid(hu, geometry, &config, backend)?;
     let preprocess = t0.elapsed();
     let t1 = Instant::now();
     let probs = predictor.predict(input.channels.view(), &input.grid)?;
-    let on_source = input.to_source.probabilities_to_source(probs.data.view())?;
-    let source = Probabilities { data: on_source, grid: geometry.clone(), classes: probs.classes };
-    let labels = label_map(&source, &plugin.class_labels(), plugin.file.model.threshold)?.labels;
+    let m = &plugin.file;
+    let labels = to_source_labels(&probs, &input.to_source, &plugin.class_labels(), m.model.threshold, m.postprocess.min_component_mm3)?.labels;
     Ok(Segmented { labels, preprocess, inference: t1.elapsed() })
 }

@@ -63,6 +63,32 @@ impl AdamW {
         Ok(())
     }
 
+    /// Scales the gradients so that their global L2 norm is at most `max_norm` (as PyTorch's
+    /// `clip_grad_norm_`); returns the norm before clipping. One bad batch then cannot throw
+    /// the weights far enough to kill the network.
+    pub fn clip_grad_norm(&mut self, max_norm: f64) -> Result<f64, TrainError> {
+        let _guard = tch::no_grad_guard();
+        let e = tensor_err("clipping gradients");
+        let mut sum_sq = 0.0;
+        for s in self.slots.values() {
+            let g = s.param.grad();
+            if g.defined() {
+                sum_sq += g.f_square().and_then(|q| q.f_sum(Kind::Double)).and_then(|q| q.f_double_value(&[])).map_err(&e)?;
+            }
+        }
+        let norm = sum_sq.sqrt();
+        if norm.is_finite() && norm > max_norm {
+            let scale = max_norm / (norm + 1e-6);
+            for s in self.slots.values_mut() {
+                let mut g = s.param.grad();
+                if g.defined() {
+                    let _ = g.f_mul_scalar_(scale).map_err(&e)?;
+                }
+            }
+        }
+        Ok(norm)
+    }
+
     /// One update with learning rate `lr`.
     pub fn step(&mut self, lr: f64) -> Result<(), TrainError> {
         self.steps += 1;

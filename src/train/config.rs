@@ -69,11 +69,13 @@ pub struct OptimConfig {
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
+    /// Gradients are scaled down to this global L2 norm before each step (0 turns it off).
+    pub grad_clip_norm: f64,
 }
 
 impl Default for OptimConfig {
     fn default() -> Self {
-        OptimConfig { lr: 8e-4, weight_decay: 1e-5, min_lr: 0.0, warmup_steps: 100, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+        OptimConfig { lr: 8e-4, weight_decay: 1e-5, min_lr: 0.0, warmup_steps: 100, beta1: 0.9, beta2: 0.999, eps: 1e-8, grad_clip_norm: 1.0 }
     }
 }
 
@@ -177,6 +179,9 @@ impl TrainConfig {
         }
         if self.preprocess.target_spacing_mm.is_none() {
             return Err("preprocess.target_spacing_mm must be given: it is the model grid the plugin records".into());
+        }
+        if !(self.optim.grad_clip_norm >= 0.0) {
+            return Err(format!("optim.grad_clip_norm {} must be 0 (off) or positive", self.optim.grad_clip_norm));
         }
         if !(self.optim.lr > 0.0) || self.optim.weight_decay < 0.0 {
             return Err(format!("optim.lr {} must be positive and weight_decay {} not negative", self.optim.lr, self.optim.weight_decay));

@@ -164,6 +164,9 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
             }
             opt.zero_grad()?;
             loss.f_backward().map_err(terr("backpropagating"))?;
+            if cfg.optim.grad_clip_norm > 0.0 {
+                opt.clip_grad_norm(cfg.optim.grad_clip_norm)?;
+            }
             opt.step(lr)?;
             state.step += 1;
             loss_sum += value;
