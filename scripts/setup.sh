@@ -28,8 +28,10 @@ if [ ! -f "$stamp" ]; then
   echo "setup: installing Python test tools into .venv (torch==2.11.0 and validators)"
   .venv/bin/python -m pip install -q --upgrade pip
   # torch is pinned in the same command so that no dependency can move it.
-  # The CUDA wheels are large; resume interrupted downloads instead of failing.
-  .venv/bin/python -m pip install -q --resume-retries 20 -r requirements-dev.txt torch==2.11.0
+  # The CUDA wheels are large; resume interrupted downloads instead of failing (pip >= 25.1).
+  resume=()
+  .venv/bin/python -m pip install --help | grep -q -- --resume-retries && resume=(--resume-retries 20)
+  .venv/bin/python -m pip install -q "${resume[@]}" -r requirements-dev.txt torch==2.11.0
   rm -f .venv/.requirements-*
   touch "$stamp"
 fi
