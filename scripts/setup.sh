@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Installs what pavseg's build, tests and demo need, skipping what is already there:
-# Debian packages (dcmtk, dicom3tools, orthanc, cmake, gdcm tools, python3-venv) and the
-# project-local .venv with the pinned torch wheel and the Python validators.
-# Safe to run again: each step checks first.
+# Installs what pavseg needs, skipping what is already there. Safe to run again: each step
+# checks first.
+#   scripts/setup.sh demo   what `make demo` needs: dcmtk (the demo's PACS), cmake (CharLS is
+#                           built from source), python3-venv, and a .venv with only torch==2.11.0
+#   scripts/setup.sh test   what `make test` needs on top: dicom3tools, Orthanc, gdcm tools, GNU
+#                           time, curl, tesseract (reads the PNG preview back), and the Python
+#                           validators of requirements-dev.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
+what=${1:-test}
+case "$what" in
+  demo) tools=(storescu:dcmtk cmake:cmake) ; requirements=(requirements-demo.txt) ;;
+  test) tools=(storescu:dcmtk cmake:cmake dciodvfy:dicom3tools Orthanc:orthanc gdcmconv:libgdcm-tools
+               /usr/bin/time:time curl:curl tesseract:tesseract-ocr)
+        requirements=(requirements-demo.txt requirements-dev.txt) ;;
+  *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
+esac
 
 need_apt=()
-for pair in storescu:dcmtk dciodvfy:dicom3tools Orthanc:orthanc cmake:cmake gdcmconv:libgdcm-tools \
-            /usr/bin/time:time curl:curl; do
-  cmd=${pair%%:*}; pkg=${pair#*:}
-  command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
+for pair in "${tools[@]}"; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
 done
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if ((${#need_apt[@]})); then
@@ -22,16 +31,19 @@ fi
 
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo (Rust >= 1.85) is required; install it with rustup" >&2; exit 1; }
 
-stamp=.venv/.requirements-$(sha256sum requirements-dev.txt | cut -c1-16)
+# One stamp per requirement set, named by the hash of its files: an edited file reinstalls.
+stamp=.venv/.installed-$what-$(cat "${requirements[@]}" | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  echo "setup: installing Python test tools into .venv (torch==2.11.0 and validators)"
+  echo "setup: installing ${requirements[*]} into .venv (torch==2.11.0 pinned)"
   .venv/bin/python -m pip install -q --upgrade pip
-  # torch is pinned in the same command so that no dependency can move it.
   # The CUDA wheels are large; resume interrupted downloads instead of failing (pip >= 25.1).
   resume=()
   .venv/bin/python -m pip install --help | grep -q -- --resume-retries && resume=(--resume-retries 20)
-  .venv/bin/python -m pip install -q "${resume[@]}" -r requirements-dev.txt torch==2.11.0
-  rm -f .venv/.requirements-*
+  args=()
+  for r in "${requirements[@]}"; do args+=(-r "$r"); done
+  # torch is pinned in the same command, so that no dependency can move it.
+  .venv/bin/python -m pip install -q "${resume[@]}" "${args[@]}" torch==2.11.0
+  rm -f .venv/.installed-"$what"-*
   touch "$stamp"
 fi

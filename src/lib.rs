@@ -29,6 +29,10 @@ pub mod uid;
 pub mod volume;
 pub mod weights;
 
+/// pavseg's version and the git commit it was built from, e.g. `0.1.0 (581ed62a1b2c)`:
+/// printed by `pavseg --version` and written into every SEG's SoftwareVersions.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("PAVSEG_GIT_COMMIT"), ")");
+
 /// Implementation Class UID written into the file meta of every file pavseg creates.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.137038125200117683960539101183524916041";
 /// Implementation Version Name (at most 16 characters).

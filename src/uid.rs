@@ -68,7 +68,7 @@ mod tests {
     #[test]
     fn rejects_path_tricks() {
         assert!(validate("1.2.840.10008").is_ok());
-        assert!(validate("../../etc/passwd").is_err());
+        assert!(validate("../../etc/passwd").is_err()); // hostile input, not a path of this project
         assert!(validate("1.2/3").is_err());
         assert!(validate("1..2").is_err());
         assert!(validate("").is_err());

@@ -60,15 +60,6 @@ fn preprocess_refuses_a_bad_window_naming_it() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("window"));
 }
 
-/// The anchors folder: $PAVSEG_ANCHORS, else ../shared/anchors beside the repository.
-fn anchors() -> PathBuf {
-    let p = std::env::var_os("PAVSEG_ANCHORS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors"));
-    assert!(p.join("vesselness_sitk.py").is_file(), "anchors not found at {} (set PAVSEG_ANCHORS)", p.display());
-    p
-}
-
 /// Python with SimpleITK: $PAVSEG_PYTHON, else $VIRTUAL_ENV/bin/python, else .venv/bin/python.
 fn python() -> PathBuf {
     let p = pavseg::bench::tools::python();
@@ -97,8 +88,6 @@ fn bench_vesselness_measures_both_tools_on_a_small_volume() {
         ])
         .arg("--work")
         .arg(&work)
-        .arg("--anchors")
-        .arg(anchors())
         .arg("--python")
         .arg(python())
         .output()

@@ -135,11 +135,11 @@ fn malformed_and_hostile_instances_get_failure_statuses_on_a_usable_association(
 
     // A SOP Instance UID that tries to climb out of the spool.
     derive(&ph.dicom_dir, &t.path().join("evil"), 1, |_, o| {
-        o.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from("1.2/../../../evil")));
+        o.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from("1.2/../../../evil"))); // hostile input, not a path of this project
         true
     });
     let evil_file = sorted(&t.path().join("evil")).remove(0);
-    let (status, comment) = raw.store(pc, ct, "1.2/../../../evil", &data_set_of(&evil_file));
+    let (status, comment) = raw.store(pc, ct, "1.2/../../../evil", &data_set_of(&evil_file)); // hostile input, not a path of this project
     assert_eq!(status, 0xC000, "{comment:?}");
     assert!(comment.unwrap_or_default().contains("UID"));
     let escaped = walk(t.path()).into_iter().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains("evil.dcm"))).count();

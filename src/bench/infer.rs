@@ -14,7 +14,7 @@ use tch::{Device, Kind, Tensor};
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub anchors: PathBuf,
+    pub reference: PathBuf,
     pub python: PathBuf,
     pub net: NetConfig,
     pub window: usize,
@@ -72,9 +72,9 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     if device.is_cuda() {
         tch::Cuda::cudnn_set_benchmark(true);
     }
-    let script = o.anchors.join("lacaf_torch.py");
+    let script = o.reference.join("lacaf_torch.py");
     if !o.no_reference && !script.exists() {
-        return Err(BenchError::MissingAnchor(script));
+        return Err(BenchError::MissingReference(script));
     }
     tch::manual_seed(0);
     let vs = VarStore::new(device);

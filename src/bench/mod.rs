@@ -1,7 +1,8 @@
 //! Benchmarks behind `pavseg bench <name>`: each times pavseg against its reference tool in the
-//! same run (scripts in the shared anchors folder) and reports the ratio.
+//! same run (the project's own scripts in `bench/reference/`) and reports the ratio.
 
 pub mod infer;
+pub mod ingest;
 pub mod memory;
 pub mod seg;
 pub mod tools;
@@ -12,8 +13,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
-    #[error("reference script {} not found (pass --anchors DIR)", .0.display())]
-    MissingAnchor(PathBuf),
+    #[error("reference script {} not found (pass --reference DIR)", .0.display())]
+    MissingReference(PathBuf),
     #[error("running reference `{command}`: {reason}")]
     Reference { command: String, reason: String },
     #[error(transparent)]
@@ -22,6 +23,19 @@ pub enum BenchError {
     Infer(#[from] crate::infer::InferError),
     #[error("{action}: {source}")]
     Tensor { action: &'static str, source: tch::TchError },
+}
+
+/// The phantom of `params` written under `work` (once: a later run reuses it), as the folder
+/// of its `dicom/` series and `labels.nii.gz`.
+pub fn phantom_under(work: &std::path::Path, params: &crate::phantom::PhantomParams) -> Result<PathBuf, crate::phantom::PhantomWriteError> {
+    let p = params;
+    let ff = if p.feet_first { "_ff" } else { "" };
+    let dir = work.join(format!("phantom_s{}_{}x{}x{}_{}_{}{ff}", p.seed, p.cols, p.rows, p.slices, p.pixel_spacing, p.slice_spacing));
+    // phantom.json is written last, so a folder without it is an interrupted write.
+    if !dir.join("phantom.json").is_file() {
+        crate::phantom::write_phantom(&crate::phantom::generate(p), &dir)?;
+    }
+    Ok(dir)
 }
 
 /// Median of samples (seconds).
@@ -52,6 +66,9 @@ pub fn lacaf_command(python: &std::path::Path, script: &std::path::Path, mode: &
         "--threads", &threads.to_string(),
         "--reps", &reps.max(1).to_string(),
     ]);
+    if net.fusion_residual {
+        cmd.arg("--fusion-residual");
+    }
     cmd
 }
 

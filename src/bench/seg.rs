@@ -32,8 +32,8 @@ pub enum SegBenchError {
     Build(#[from] seg::BuildError),
     #[error("cannot write the SEG: {0}")]
     Write(#[from] seg::WriteError),
-    #[error("reference script {path} not found (pass --anchors DIR)")]
-    MissingAnchor { path: PathBuf },
+    #[error("reference script {path} not found (pass --reference DIR)")]
+    MissingReference { path: PathBuf },
     #[error(transparent)]
     Tool(#[from] ToolError),
     #[error("{tool} reported no usable {field}: {value:?}")]
@@ -46,7 +46,7 @@ pub enum SegBenchError {
 #[derive(Debug, Clone)]
 pub struct SegBenchParams {
     /// Folder with seg_highdicom.py and seg_dcmqi.sh.
-    pub anchors: PathBuf,
+    pub reference: PathBuf,
     /// Scratch folder for the phantom and the outputs.
     pub work: PathBuf,
     pub slices: usize,
@@ -357,11 +357,11 @@ const HIGHDICOM_IMPORTS: &str =
 
 /// Runs the three writers `repeat` times each, interleaved, and collects their numbers.
 pub fn run(params: &SegBenchParams) -> Result<SegBenchReport, SegBenchError> {
-    let highdicom_py = params.anchors.join("seg_highdicom.py");
-    let dcmqi_sh = params.anchors.join("seg_dcmqi.sh");
+    let highdicom_py = params.reference.join("seg_highdicom.py");
+    let dcmqi_sh = params.reference.join("seg_dcmqi.sh");
     for p in [&highdicom_py, &dcmqi_sh] {
         if !p.exists() {
-            return Err(SegBenchError::MissingAnchor { path: p.clone() });
+            return Err(SegBenchError::MissingReference { path: p.clone() });
         }
     }
     std::fs::create_dir_all(&params.work)

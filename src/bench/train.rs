@@ -13,7 +13,7 @@ use tch::{Device, Kind, Tensor};
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub anchors: PathBuf,
+    pub reference: PathBuf,
     pub python: PathBuf,
     pub net: NetConfig,
     pub size: usize,
@@ -37,9 +37,9 @@ fn tensor(action: &'static str) -> impl Fn(tch::TchError) -> BenchError {
 
 pub fn run(o: &Options) -> Result<Report, BenchError> {
     tch::set_num_threads(o.threads as i32);
-    let script = o.anchors.join("lacaf_torch.py");
+    let script = o.reference.join("lacaf_torch.py");
     if !o.no_reference && !script.exists() {
-        return Err(BenchError::MissingAnchor(script));
+        return Err(BenchError::MissingReference(script));
     }
     tch::manual_seed(0);
     let device = Device::Cpu;

@@ -1,5 +1,5 @@
 //! `pavseg bench vesselness`: our CPU vesselness filter against SimpleITK's multi-scale
-//! Hessian objectness (anchors/vesselness_sitk.py) on the same volume, same scales and the
+//! Hessian objectness (bench/reference/vesselness_sitk.py) on the same volume, same scales and the
 //! same number of threads. Each runs in its own process under GNU time, so both peak memories
 //! are whole-process peak RSS measured the same way (loading the input and, for us, libtorch's
 //! start-up included); our process also resets its peak just before the filter and reports
@@ -9,7 +9,7 @@ use super::memory::{cpu_seconds, own_peak_rss_kib, own_rss_kib, reset_own_peak_r
 use super::tools::{self, ToolError};
 use crate::geometry::Geometry;
 use crate::io::nifti::{self, NiftiError};
-use crate::phantom::{self, PhantomParams, PhantomWriteError};
+use crate::phantom::{PhantomParams, PhantomWriteError};
 use crate::preprocess::vesselness::{shapes, vesselness, VesselnessError, VesselnessParams};
 use crate::volume::{assemble_files, AssembleError, AssemblyLimits};
 use ndarray::Array3;
@@ -41,7 +41,7 @@ pub enum VesselnessBenchError {
     Nifti(#[from] NiftiError),
     #[error("vesselness failed: {0}")]
     Vesselness(#[from] VesselnessError),
-    #[error("reference script {path} not found: pass --anchors DIR (the shared anchors folder)")]
+    #[error("reference script {path} not found: pass --reference DIR (the repository's bench/reference)")]
     FindReference { path: PathBuf },
 }
 
@@ -59,7 +59,7 @@ pub enum Input {
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub anchors: PathBuf,
+    pub reference: PathBuf,
     pub input: Input,
     pub work: PathBuf,
     pub scales_mm: Vec<f64>,
@@ -116,7 +116,7 @@ impl Report {
 }
 
 pub fn run(o: &Options) -> Result<Report, VesselnessBenchError> {
-    let script = o.anchors.join("vesselness_sitk.py");
+    let script = o.reference.join("vesselness_sitk.py");
     if !script.is_file() {
         return Err(VesselnessBenchError::FindReference { path: script });
     }
@@ -212,22 +212,7 @@ fn materialise(input: &Input, work: &Path) -> Result<PathBuf, VesselnessBenchErr
     };
     match input {
         Input::Path(p) => Ok(p.clone()),
-        Input::Phantom(params) => {
-            let dir = work.join(format!(
-                "phantom_s{}_{}x{}x{}_{}_{}{}",
-                params.seed,
-                params.cols,
-                params.rows,
-                params.slices,
-                params.pixel_spacing,
-                params.slice_spacing,
-                if params.feet_first { "_ff" } else { "" }
-            ));
-            if !dir.join("phantom.json").is_file() {
-                phantom::write_phantom(&phantom::generate(params), &dir)?;
-            }
-            Ok(dir.join("dicom"))
-        }
+        Input::Phantom(params) => Ok(super::phantom_under(work, params)?.join("dicom")),
         Input::Tubes { shape, spacing_mm, count, seed } => {
             let path = work.join(format!("tubes_s{seed}_n{count}_{}x{}x{}_noise20.nii", shape[2], shape[1], shape[0]));
             if !path.is_file() {

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "pavseg", version, about = "Pulmonary artery and vein segmentation node for chest CT")]
+#[command(name = "pavseg", version = crate::VERSION, about = "Pulmonary artery and vein segmentation node for chest CT")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

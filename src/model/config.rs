@@ -63,7 +63,7 @@ pub struct NetConfig {
     /// Add the adapted text embeddings H_t^a to the cross-attention output (H_f = H_t^a + AV).
     /// Without it every row of V = v(H_v^a) is the same (H_v^a is one vector repeated K times),
     /// so AV, and with it every class's dynamic head, would be identical for all classes. `false`
-    /// reproduces the paper's formula literally (and ../shared/anchors/lacaf_torch.py).
+    /// reproduces the paper's formula literally (and bench/reference/lacaf_torch.py without --fusion-residual).
     pub fusion_residual: bool,
 }
 

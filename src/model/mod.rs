@@ -3,7 +3,7 @@
 //! controller and K dynamic heads. One file per block; [`Lacaf`] is the only public network.
 //!
 //! Parameter names equal the `state_dict()` keys of `Lacaf` in
-//! ../shared/anchors/lacaf_torch.py (whose `text` buffer is our separate prompt-embeddings
+//! bench/reference/lacaf_torch.py (whose `text` buffer is our separate prompt-embeddings
 //! file), so its weights load unchanged once `text` is dropped:
 //!
 //! | block | names |

@@ -11,7 +11,7 @@ use tch::{TchError, Tensor};
 ///
 /// The paper normalises with batch norm, but each adapter sees a single embedding, so there is
 /// no batch to take statistics over; LayerNorm normalises the one vector over its D features
-/// (as ../shared/anchors/lacaf_torch.py does). Parameters `down.*`, `up.*`, `norm.*`.
+/// (as bench/reference/lacaf_torch.py does). Parameters `down.*`, `up.*`, `norm.*`.
 #[derive(Debug)]
 struct TextAdapter {
     down: Linear,

@@ -110,7 +110,6 @@ pub struct SegConfig {
     pub manufacturer: String,
     pub manufacturer_model_name: String,
     pub device_serial_number: String,
-    pub software_versions: String,
     /// Write a frame for every (segment, source slice), also the empty ones. By default empty
     /// frames are left out; the frames written still sit on the source slices.
     pub keep_empty_frames: bool,
@@ -132,7 +131,6 @@ impl Default for SegConfig {
             manufacturer: "pavseg".into(),
             manufacturer_model_name: "pavseg".into(),
             device_serial_number: "0".into(),
-            software_versions: env!("CARGO_PKG_VERSION").into(),
             keep_empty_frames: false,
             algorithm: AlgorithmConfig::default(),
             segments: vec![
@@ -227,7 +225,6 @@ impl SegConfig {
         check_len("manufacturer", &self.manufacturer, 64, true)?;
         check_len("manufacturer_model_name", &self.manufacturer_model_name, 64, true)?;
         check_len("device_serial_number", &self.device_serial_number, 64, true)?;
-        check_len("software_versions", &self.software_versions, 64, true)?;
         check_len("content_label", &self.content_label, 16, true)?;
         if !self.content_label.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'_') {
             return Err(ConfigError::BadField {

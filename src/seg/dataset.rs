@@ -108,7 +108,8 @@ pub(crate) fn top_level(source: &SeriesRef, config: &SegConfig, id: &SegIdentity
     put_str(&mut o, tags::MANUFACTURER, VR::LO, config.manufacturer.as_str());
     put_str(&mut o, tags::MANUFACTURER_MODEL_NAME, VR::LO, config.manufacturer_model_name.as_str());
     put_str(&mut o, tags::DEVICE_SERIAL_NUMBER, VR::LO, config.device_serial_number.as_str());
-    put_str(&mut o, tags::SOFTWARE_VERSIONS, VR::LO, config.software_versions.as_str());
+    // Not configurable: the build that wrote the SEG (version and git commit), as `pavseg --version`.
+    put_str(&mut o, tags::SOFTWARE_VERSIONS, VR::LO, crate::VERSION);
     // General Image + Multi-frame Functional Groups
     put_is(&mut o, tags::INSTANCE_NUMBER, config.instance_number as i64);
     put_str(&mut o, tags::CONTENT_DATE, VR::DA, date.as_str());

@@ -19,7 +19,7 @@ mod grid_check;
 mod groups;
 mod labels_nifti;
 mod pack;
-mod preview;
+pub mod preview;
 mod read;
 mod segmentation;
 
@@ -30,7 +30,7 @@ pub use encode::EncodeError;
 pub use frames::{FrameRef, UnknownLabel};
 pub use grid_check::{check_same_grid, GridMismatch};
 pub use labels_nifti::{read_label_nifti, write_label_nifti, LabelNiftiError};
-pub use preview::{render_preview, write_preview, PreviewError};
+pub use preview::{render_preview, write_preview, Preview, PreviewError};
 pub use read::{read_segmentation, ReadError, ReadSegment, ReadSegmentation};
 pub use segmentation::{Segmentation, WriteError};
 

@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn hostile_uids_cannot_escape_the_spool() {
         let s = temp_spool("hostile");
-        assert!(matches!(s.store_instance("1.2.3", "../../x", &[b"abc"]), Err(SpoolError::InvalidUid { .. })));
+        assert!(matches!(s.store_instance("1.2.3", "../../x", &[b"abc"]), Err(SpoolError::InvalidUid { .. }))); // hostile input, not a path of this project
         assert!(matches!(s.store_instance("../1", "1.2", &[b"abc"]), Err(SpoolError::InvalidUid { .. })));
         assert!(s.arriving_series().unwrap().is_empty());
         std::fs::remove_dir_all(s.root()).ok();

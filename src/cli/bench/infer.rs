@@ -62,7 +62,7 @@ pub fn infer(a: InferArgs) -> anyhow::Result<()> {
     let python = a.net.python();
     let net = a.net.net(a.classes);
     let options = bench::infer::Options {
-        anchors: a.net.anchors.clone(),
+        reference: a.net.reference.clone(),
         python,
         net,
         window: a.window,

@@ -2,6 +2,7 @@
 //! reported as ratios. One file per benchmark.
 
 mod infer;
+mod ingest;
 mod reference_net;
 mod seg;
 mod vesselness;
@@ -14,6 +15,9 @@ pub enum Bench {
     /// Seconds per window of the fusion network vs PyTorch eager (lacaf_torch.py), window count
     /// and estimated time of a whole CT; --whole runs the whole CT (on a GPU) vs MONAI.
     Infer(infer::InferArgs),
+    /// C-STORE ingest into the node vs dcmtk storescp, the same storescu sending the same
+    /// series (512x512x300 phantom, or --input) over loopback.
+    Ingest(ingest::IngestArgs),
     /// DICOM-SEG build + write against highdicom and dcmqi (512x512x300, two segments).
     Seg(seg::SegArgs),
     /// One SEG build + write in this process (the pavseg side of `bench seg`).
@@ -28,14 +32,15 @@ pub enum Bench {
     Train(train::TrainArgs),
 }
 
-/// `../shared/anchors` relative to the repository root, where CI keeps the reference scripts.
-fn default_anchors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/anchors")
+/// The repository's `bench/reference/`: the scripts that run the reference tools.
+fn default_reference_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/reference")
 }
 
 pub fn run(b: Bench) -> anyhow::Result<()> {
     match b {
         Bench::Infer(a) => infer::infer(a),
+        Bench::Ingest(a) => ingest::ingest(a),
         Bench::Seg(a) => seg::seg(a),
         Bench::SegWrite(a) => seg::seg_write(a),
         Bench::Vesselness(a) => vesselness::vesselness(a),

@@ -1,15 +1,15 @@
 //! Options shared by the benchmarks that run the fusion network against the PyTorch
 //! reference (`lacaf_torch.py`): which network, which Python, how many threads.
 
-use super::default_anchors;
+use super::default_reference_dir;
 use crate::model::{Fusion, NetConfig, Norm};
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct ReferenceNetArgs {
     /// Folder with the reference scripts (lacaf_torch.py).
-    #[arg(long, default_value_os_t = default_anchors())]
-    pub anchors: PathBuf,
+    #[arg(long, default_value_os_t = default_reference_dir())]
+    pub reference: PathBuf,
     /// Python with torch (and monai for `bench infer --whole`); default: $VIRTUAL_ENV/bin/python, else python3.
     #[arg(long)]
     pub python: Option<PathBuf>,

@@ -1,14 +1,14 @@
 //! `pavseg bench seg` and its worker `pavseg bench seg-write`.
 
-use super::default_anchors;
+use super::default_reference_dir;
 use crate::bench;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct SegArgs {
     /// Folder of the reference scripts (seg_highdicom.py, seg_dcmqi.sh).
-    #[arg(long, default_value_os_t = default_anchors())]
-    pub anchors: PathBuf,
+    #[arg(long, default_value_os_t = default_reference_dir())]
+    pub reference: PathBuf,
     /// Scratch folder (default: a new folder under the system temp dir, removed afterwards).
     #[arg(long)]
     pub work: Option<PathBuf>,
@@ -59,7 +59,7 @@ pub fn seg(a: SegArgs) -> anyhow::Result<()> {
         None => (std::env::temp_dir().join(format!("pavseg-bench-seg-{}", std::process::id())), true),
     };
     let params = bench::seg::SegBenchParams {
-        anchors: a.anchors,
+        reference: a.reference,
         work: work.clone(),
         slices: a.slices,
         rows: a.rows,

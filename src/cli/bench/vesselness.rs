@@ -1,6 +1,6 @@
 //! `pavseg bench vesselness` and its worker `pavseg bench vesselness-worker`.
 
-use super::default_anchors;
+use super::default_reference_dir;
 use crate::bench;
 use crate::bench::vesselness::{self as vbench, Input};
 use crate::phantom::PhantomParams;
@@ -10,8 +10,8 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct VesselnessArgs {
     /// Folder of the reference scripts.
-    #[arg(long, default_value_os_t = default_anchors())]
-    pub anchors: PathBuf,
+    #[arg(long, default_value_os_t = default_reference_dir())]
+    pub reference: PathBuf,
     /// Filter this DICOM series folder or NIfTI file instead of a generated volume.
     #[arg(long)]
     pub input: Option<PathBuf>,
@@ -84,7 +84,7 @@ pub fn vesselness(a: VesselnessArgs) -> anyhow::Result<()> {
     };
     let python = a.python.unwrap_or_else(bench::tools::python);
     let opts = vbench::Options {
-        anchors: a.anchors,
+        reference: a.reference,
         input,
         work: a.work,
         scales_mm: a.scales_mm.clone(),

@@ -1,0 +1,157 @@
+//! `pavseg bench ingest`: C-STORE ingest over loopback into the node against dcmtk's storescp
+//! (`bench/reference/ingest_dcmtk.sh`), both fed by the same sender (dcmtk storescu, one
+//! association, every file of the series), alternating in one run. The node acknowledges an
+//! instance only once it is fsync'd and renamed into its spool; storescp writes without fsync,
+//! so the ratio includes the price of durability.
+
+use super::tools::{self, ToolError};
+use crate::config::{ConfigError, Settings};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestBenchError {
+    #[error("reference script {path} not found: pass --reference DIR (the repository's bench/reference)")]
+    FindReference { path: PathBuf },
+    #[error("cannot read the series folder {path}: {reason}")]
+    ReadSeries { path: PathBuf, reason: String },
+    #[error("cannot prepare {path}: {reason}")]
+    Prepare { path: PathBuf, reason: String },
+    #[error("node settings for the benchmark: {0}")]
+    Settings(#[from] ConfigError),
+    #[error("running the node: {0}")]
+    Node(String),
+    #[error(transparent)]
+    Tool(#[from] ToolError),
+    #[error("{tool} reported {field} = {value:?}, not a number")]
+    BadField { tool: String, field: &'static str, value: String },
+    #[error("{receiver} stored {stored} of {sent} files")]
+    Lost { receiver: &'static str, stored: usize, sent: usize },
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub reference: PathBuf,
+    /// Folder of DICOM files to send (one series).
+    pub series: PathBuf,
+    /// Scratch folder for the node's spools.
+    pub work: PathBuf,
+    pub rounds: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub files: usize,
+    pub bytes: u64,
+    /// Seconds of the whole storescu run, per round.
+    pub node_s: Vec<f64>,
+    pub dcmtk_s: Vec<f64>,
+}
+
+impl Report {
+    pub fn mb_per_s(&self, seconds: &[f64]) -> f64 {
+        self.bytes as f64 / 1e6 / super::median(seconds.to_vec())
+    }
+}
+
+/// Files directly in `dir` and their total size.
+fn series_files(dir: &Path) -> Result<(usize, u64), IngestBenchError> {
+    let err = |e: std::io::Error| IngestBenchError::ReadSeries { path: dir.to_path_buf(), reason: e.to_string() };
+    let mut n = 0;
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(dir).map_err(err)? {
+        let meta = entry.map_err(err)?.metadata().map_err(err)?;
+        if meta.is_file() {
+            n += 1;
+            bytes += meta.len();
+        }
+    }
+    Ok((n, bytes))
+}
+
+/// `.dcm` files anywhere below `dir` (the instances a spool holds).
+fn count_instances(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                count_instances(&p)
+            } else {
+                (p.extension().is_some_and(|x| x == "dcm")) as usize
+            }
+        })
+        .sum()
+}
+
+/// One storescu run into a fresh node (in this process, port 0, no plugin, a stability time
+/// longer than the run so that no job starts): seconds and instances stored.
+fn node_round(o: &Options, round: usize) -> Result<(f64, usize), IngestBenchError> {
+    let dir = o.work.join(format!("node-round{round}"));
+    let prepare = |e: &dyn std::fmt::Display| IngestBenchError::Prepare { path: dir.clone(), reason: e.to_string() };
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| prepare(&e))?;
+    let config = dir.join("pavseg.toml");
+    let text = format!(
+        "[node]\nae_title = \"PAVSEG\"\nbind = \"127.0.0.1\"\nport = 0\n[spool]\ndir = {:?}\nstability_seconds = 3600.0\nmin_free_bytes = 0\n[pipeline]\nplugins = []\n",
+        dir.join("spool").display().to_string()
+    );
+    std::fs::write(&config, text).map_err(|e| prepare(&e))?;
+    let settings = Settings::load(&config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| prepare(&e))?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .map_err(|e| IngestBenchError::Node(format!("cannot listen on 127.0.0.1: {e}")))?;
+    let port = listener.local_addr().map_err(|e| IngestBenchError::Node(e.to_string()))?.port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let node = rt.spawn(crate::node::run(listener, settings, async move {
+        let _ = stopped.await;
+    }));
+    let t = Instant::now();
+    let sent = tools::run(
+        "storescu",
+        Command::new("storescu").args(["-aec", "PAVSEG", "127.0.0.1", &port.to_string(), "+sd"]).arg(&o.series),
+        "PATH (dcmtk's storescu)",
+    );
+    let seconds = t.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    let finished = rt.block_on(node);
+    sent?;
+    finished.map_err(|e| IngestBenchError::Node(e.to_string()))?.map_err(|e| IngestBenchError::Node(e.to_string()))?;
+    let stored = count_instances(&dir.join("spool"));
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok((seconds, stored))
+}
+
+pub fn run(o: &Options) -> Result<Report, IngestBenchError> {
+    let script = o.reference.join("ingest_dcmtk.sh");
+    if !script.is_file() {
+        return Err(IngestBenchError::FindReference { path: script });
+    }
+    let (files, bytes) = series_files(&o.series)?;
+    let mut report = Report { files, bytes, node_s: vec![], dcmtk_s: vec![] };
+    for round in 0..o.rounds.max(1) {
+        let (s, stored) = node_round(o, round)?;
+        if stored != files {
+            return Err(IngestBenchError::Lost { receiver: "pavseg", stored, sent: files });
+        }
+        println!("RESULT pavseg-node seconds={s:.3} files={stored} MBps={:.1} round={round}", bytes as f64 / 1e6 / s);
+        report.node_s.push(s);
+
+        let out = tools::run("ingest_dcmtk.sh", Command::new("bash").arg(&script).arg(&o.series), "PATH (dcmtk)")?;
+        let fields = tools::result_fields("ingest_dcmtk.sh", &out.stdout)?;
+        let get = |key: &'static str| {
+            let v = fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
+            v.parse::<f64>().map_err(|_| IngestBenchError::BadField { tool: "ingest_dcmtk.sh".into(), field: key, value: v })
+        };
+        let (s, stored) = (get("seconds")?, get("files")? as usize);
+        if stored != files {
+            return Err(IngestBenchError::Lost { receiver: "dcmtk storescp", stored, sent: files });
+        }
+        println!("RESULT dcmtk-storescp seconds={s:.3} files={stored} MBps={:.1} round={round}", bytes as f64 / 1e6 / s);
+        report.dcmtk_s.push(s);
+    }
+    Ok(report)
+}
