@@ -16,12 +16,8 @@ pub struct IngestArgs {
     /// Where the generated phantom (reused by later runs) and the node's spools go.
     #[arg(long, default_value_os_t = std::env::temp_dir().join("pavseg-bench"))]
     pub work: PathBuf,
-    #[arg(long, default_value_t = 300)]
-    pub slices: usize,
-    #[arg(long, default_value_t = 512)]
-    pub rows: usize,
-    #[arg(long, default_value_t = 512)]
-    pub cols: usize,
+    #[command(flatten)]
+    pub ct: super::CtSize,
     /// Alternations of the node and storescp; medians are compared.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
@@ -31,7 +27,7 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     let series = match a.input {
         Some(p) => p,
         None => {
-            let params = PhantomParams { slices: a.slices, rows: a.rows, cols: a.cols, pixel_spacing: 0.7, slice_spacing: 1.0, ..Default::default() };
+            let params = PhantomParams { slices: a.ct.slices, rows: a.ct.rows, cols: a.ct.cols, pixel_spacing: 0.7, slice_spacing: 1.0, ..Default::default() };
             bench::phantom_under(&a.work, &params)?.join("dicom")
         }
     };

@@ -37,6 +37,17 @@ fn default_reference_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/reference")
 }
 
+/// The size of a generated benchmark CT: 512 x 512 x 300, like a clinical chest CT.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CtSize {
+    #[arg(long, default_value_t = 300)]
+    pub slices: usize,
+    #[arg(long, default_value_t = 512)]
+    pub rows: usize,
+    #[arg(long, default_value_t = 512)]
+    pub cols: usize,
+}
+
 pub fn run(b: Bench) -> anyhow::Result<()> {
     match b {
         Bench::Infer(a) => infer::infer(a),

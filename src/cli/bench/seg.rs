@@ -12,12 +12,8 @@ pub struct SegArgs {
     /// Scratch folder (default: a new folder under the system temp dir, removed afterwards).
     #[arg(long)]
     pub work: Option<PathBuf>,
-    #[arg(long, default_value_t = 300)]
-    pub slices: usize,
-    #[arg(long, default_value_t = 512)]
-    pub rows: usize,
-    #[arg(long, default_value_t = 512)]
-    pub cols: usize,
+    #[command(flatten)]
+    pub ct: super::CtSize,
     /// Runs per tool (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub repeat: usize,
@@ -53,7 +49,7 @@ pub fn seg_write(a: SegWriteArgs) -> anyhow::Result<()> {
 }
 
 pub fn seg(a: SegArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(a.slices >= 2 && a.rows >= 16 && a.cols >= 16, "at least 2 slices of 16 x 16 pixels");
+    anyhow::ensure!(a.ct.slices >= 2 && a.ct.rows >= 16 && a.ct.cols >= 16, "at least 2 slices of 16 x 16 pixels");
     let (work, temporary) = match a.work {
         Some(w) => (w, false),
         None => (std::env::temp_dir().join(format!("pavseg-bench-seg-{}", std::process::id())), true),
@@ -61,9 +57,9 @@ pub fn seg(a: SegArgs) -> anyhow::Result<()> {
     let params = bench::seg::SegBenchParams {
         reference: a.reference,
         work: work.clone(),
-        slices: a.slices,
-        rows: a.rows,
-        cols: a.cols,
+        slices: a.ct.slices,
+        rows: a.ct.rows,
+        cols: a.ct.cols,
         repeat: a.repeat,
         keep_empty_frames: a.keep_empty_frames,
         exe: std::env::current_exe()?,

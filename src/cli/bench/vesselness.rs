@@ -21,12 +21,8 @@ pub struct VesselnessArgs {
     /// Where generated inputs are written (and reused).
     #[arg(long, default_value_os_t = std::env::temp_dir().join("pavseg-bench"))]
     pub work: PathBuf,
-    #[arg(long, default_value_t = 300)]
-    pub slices: usize,
-    #[arg(long, default_value_t = 512)]
-    pub rows: usize,
-    #[arg(long, default_value_t = 512)]
-    pub cols: usize,
+    #[command(flatten)]
+    pub ct: super::CtSize,
     /// In-plane pixel spacing of the generated volume, mm.
     #[arg(long, default_value_t = 0.7)]
     pub pixel_spacing: f64,
@@ -68,15 +64,15 @@ pub fn vesselness(a: VesselnessArgs) -> anyhow::Result<()> {
     let input = match (&a.input, a.tubes) {
         (Some(p), _) => Input::Path(p.clone()),
         (None, true) => Input::Tubes {
-            shape: [a.slices, a.rows, a.cols],
+            shape: [a.ct.slices, a.ct.rows, a.ct.cols],
             spacing_mm: [a.slice_spacing, a.pixel_spacing, a.pixel_spacing],
             count: a.tube_count,
             seed: 1,
         },
         (None, false) => Input::Phantom(PhantomParams {
-            slices: a.slices,
-            rows: a.rows,
-            cols: a.cols,
+            slices: a.ct.slices,
+            rows: a.ct.rows,
+            cols: a.ct.cols,
             pixel_spacing: a.pixel_spacing,
             slice_spacing: a.slice_spacing,
             ..Default::default()
