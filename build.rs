@@ -17,13 +17,19 @@ fn main() {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
     }
     println!("cargo:rerun-if-env-changed=PAVSEG_GIT_COMMIT");
-    let commit = std::env::var("PAVSEG_GIT_COMMIT").ok().filter(|c| !c.is_empty()).unwrap_or_else(git_commit);
+    let commit = std::env::var("PAVSEG_GIT_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(git_commit);
     println!("cargo:rustc-env=PAVSEG_GIT_COMMIT={commit}");
 }
 
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()).filter(|s| !s.is_empty())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// The abbreviated commit of HEAD; rebuilds when HEAD moves (a commit, a checkout).

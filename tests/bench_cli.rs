@@ -5,9 +5,17 @@
 use std::process::Command;
 
 fn bench(args: &[&str]) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_pavseg")).arg("bench").args(args).output().expect("run pavseg bench");
+    let o = Command::new(env!("CARGO_BIN_EXE_pavseg"))
+        .arg("bench")
+        .args(args)
+        .output()
+        .expect("run pavseg bench");
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(o.status.success(), "pavseg bench {args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "pavseg bench {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     stdout
 }
 
@@ -21,16 +29,33 @@ fn scratch(name: &str) -> std::path::PathBuf {
 fn bench_ingest_compares_the_node_with_storescp() {
     let work = scratch("ingest");
     let w = work.to_str().unwrap();
-    let out = bench(&["ingest", "--slices", "12", "--rows", "64", "--cols", "64", "--rounds", "1", "--work", w]);
+    let out = bench(&[
+        "ingest", "--slices", "12", "--rows", "64", "--cols", "64", "--rounds", "1", "--work", w,
+    ]);
     assert!(out.contains("RESULT pavseg-node") && out.contains("files=12"), "{out}");
-    assert!(out.contains("RESULT dcmtk-storescp") && out.contains("throughput ratio"), "{out}");
+    assert!(
+        out.contains("RESULT dcmtk-storescp") && out.contains("throughput ratio"),
+        "{out}"
+    );
     std::fs::remove_dir_all(&work).ok();
 }
 
 #[test]
 fn bench_seg_compares_with_highdicom_and_dcmqi() {
     let work = scratch("seg");
-    let out = bench(&["seg", "--slices", "6", "--rows", "32", "--cols", "32", "--repeat", "1", "--work", work.to_str().unwrap()]);
+    let out = bench(&[
+        "seg",
+        "--slices",
+        "6",
+        "--rows",
+        "32",
+        "--cols",
+        "32",
+        "--repeat",
+        "1",
+        "--work",
+        work.to_str().unwrap(),
+    ]);
     for tool in ["pavseg", "highdicom", "dcmqi"] {
         assert!(out.contains(tool), "{tool} missing in:\n{out}");
     }
@@ -41,9 +66,15 @@ fn bench_seg_compares_with_highdicom_and_dcmqi() {
 fn bench_infer_and_train_run_the_pytorch_counterpart() {
     let small = ["--base", "8", "--text-dim", "16", "--threads", "1"];
     let out = bench(&[&["infer", "--window", "16", "--reps", "1", "--rounds", "1"][..], &small].concat());
-    assert!(out.contains("RESULT pavseg window") && out.contains("RESULT window"), "{out}");
+    assert!(
+        out.contains("RESULT pavseg window") && out.contains("RESULT window"),
+        "{out}"
+    );
     assert!(out.contains("ratio pavseg/PyTorch"), "{out}");
     let out = bench(&[&["train", "--size", "16", "--reps", "1", "--rounds", "1"][..], &small].concat());
-    assert!(out.contains("RESULT pavseg train") && out.contains("RESULT train"), "{out}");
+    assert!(
+        out.contains("RESULT pavseg train") && out.contains("RESULT train"),
+        "{out}"
+    );
     assert!(out.contains("ratio pavseg/PyTorch"), "{out}");
 }

@@ -73,9 +73,19 @@ fn repository() -> PathBuf {
 /// The tracked files: `git ls-files`, or every file outside the build and tool folders where
 /// the tree is not a git checkout (a source tarball).
 fn tracked_files(root: &Path) -> Vec<String> {
-    if let Ok(out) = Command::new("git").arg("-C").arg(root).args(["ls-files", "-z"]).output() {
+    if let Ok(out) = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["ls-files", "-z"])
+        .output()
+    {
         if out.status.success() && !out.stdout.is_empty() {
-            return out.stdout.split(|&b| b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+            return out
+                .stdout
+                .split(|&b| b == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect();
         }
     }
     let mut files = Vec::new();
@@ -100,17 +110,28 @@ fn tracked_files(root: &Path) -> Vec<String> {
 fn no_tracked_file_refers_to_a_path_outside_the_repository() {
     let root = repository();
     let files = tracked_files(&root);
-    assert!(files.len() > 50, "found only {} files in {}", files.len(), root.display());
+    assert!(
+        files.len() > 50,
+        "found only {} files in {}",
+        files.len(),
+        root.display()
+    );
     let mut found = Vec::new();
     let mut read = 0;
     for rel in &files {
         // Binary files (weights, NIfTI fixtures) hold no paths worth reading.
-        let Ok(text) = std::fs::read_to_string(root.join(rel)) else { continue };
+        let Ok(text) = std::fs::read_to_string(root.join(rel)) else {
+            continue;
+        };
         read += 1;
         found.extend(outside_references(rel, &text));
     }
     assert!(read > 50, "read only {read} text files");
-    assert!(found.is_empty(), "files that refer outside the repository:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "files that refer outside the repository:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]

@@ -25,9 +25,17 @@ pub enum IngestBenchError {
     #[error(transparent)]
     Tool(#[from] ToolError),
     #[error("{tool} reported {field} = {value:?}, not a number")]
-    BadField { tool: String, field: &'static str, value: String },
+    BadField {
+        tool: String,
+        field: &'static str,
+        value: String,
+    },
     #[error("{receiver} stored {stored} of {sent} files")]
-    Lost { receiver: &'static str, stored: usize, sent: usize },
+    Lost {
+        receiver: &'static str,
+        stored: usize,
+        sent: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -57,7 +65,10 @@ impl Report {
 
 /// Files directly in `dir` and their total size.
 fn series_files(dir: &Path) -> Result<(usize, u64), IngestBenchError> {
-    let err = |e: std::io::Error| IngestBenchError::ReadSeries { path: dir.to_path_buf(), reason: e.to_string() };
+    let err = |e: std::io::Error| IngestBenchError::ReadSeries {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
     let mut n = 0;
     let mut bytes = 0;
     for entry in std::fs::read_dir(dir).map_err(err)? {
@@ -90,7 +101,10 @@ fn count_instances(dir: &Path) -> usize {
 /// longer than the run so that no job starts): seconds and instances stored.
 fn node_round(o: &Options, round: usize) -> Result<(f64, usize), IngestBenchError> {
     let dir = o.work.join(format!("node-round{round}"));
-    let prepare = |e: &dyn std::fmt::Display| IngestBenchError::Prepare { path: dir.clone(), reason: e.to_string() };
+    let prepare = |e: &dyn std::fmt::Display| IngestBenchError::Prepare {
+        path: dir.clone(),
+        reason: e.to_string(),
+    };
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| prepare(&e))?;
     let config = dir.join("pavseg.toml");
@@ -100,11 +114,17 @@ fn node_round(o: &Options, round: usize) -> Result<(f64, usize), IngestBenchErro
     );
     std::fs::write(&config, text).map_err(|e| prepare(&e))?;
     let settings = Settings::load(&config)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| prepare(&e))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| prepare(&e))?;
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .map_err(|e| IngestBenchError::Node(format!("cannot listen on 127.0.0.1: {e}")))?;
-    let port = listener.local_addr().map_err(|e| IngestBenchError::Node(e.to_string()))?.port();
+    let port = listener
+        .local_addr()
+        .map_err(|e| IngestBenchError::Node(e.to_string()))?
+        .port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let node = rt.spawn(crate::node::run(listener, settings, async move {
         let _ = stopped.await;
@@ -112,14 +132,18 @@ fn node_round(o: &Options, round: usize) -> Result<(f64, usize), IngestBenchErro
     let t = Instant::now();
     let sent = tools::run(
         "storescu",
-        Command::new("storescu").args(["-aec", "PAVSEG", "127.0.0.1", &port.to_string(), "+sd"]).arg(&o.series),
+        Command::new("storescu")
+            .args(["-aec", "PAVSEG", "127.0.0.1", &port.to_string(), "+sd"])
+            .arg(&o.series),
         "PATH (dcmtk's storescu)",
     );
     let seconds = t.elapsed().as_secs_f64();
     let _ = stop.send(());
     let finished = rt.block_on(node);
     sent?;
-    finished.map_err(|e| IngestBenchError::Node(e.to_string()))?.map_err(|e| IngestBenchError::Node(e.to_string()))?;
+    finished
+        .map_err(|e| IngestBenchError::Node(e.to_string()))?
+        .map_err(|e| IngestBenchError::Node(e.to_string()))?;
     let stored = count_instances(&dir.join("spool"));
     let _ = std::fs::remove_dir_all(&dir);
     Ok((seconds, stored))
@@ -131,26 +155,57 @@ pub fn run(o: &Options) -> Result<Report, IngestBenchError> {
         return Err(IngestBenchError::FindReference { path: script });
     }
     let (files, bytes) = series_files(&o.series)?;
-    let mut report = Report { files, bytes, node_s: vec![], dcmtk_s: vec![] };
+    let mut report = Report {
+        files,
+        bytes,
+        node_s: vec![],
+        dcmtk_s: vec![],
+    };
     for round in 0..o.rounds.max(1) {
         let (s, stored) = node_round(o, round)?;
         if stored != files {
-            return Err(IngestBenchError::Lost { receiver: "pavseg", stored, sent: files });
+            return Err(IngestBenchError::Lost {
+                receiver: "pavseg",
+                stored,
+                sent: files,
+            });
         }
-        println!("RESULT pavseg-node seconds={s:.3} files={stored} MBps={:.1} round={round}", bytes as f64 / 1e6 / s);
+        println!(
+            "RESULT pavseg-node seconds={s:.3} files={stored} MBps={:.1} round={round}",
+            bytes as f64 / 1e6 / s
+        );
         report.node_s.push(s);
 
-        let out = tools::run("ingest_dcmtk.sh", Command::new("bash").arg(&script).arg(&o.series), "PATH (dcmtk)")?;
+        let out = tools::run(
+            "ingest_dcmtk.sh",
+            Command::new("bash").arg(&script).arg(&o.series),
+            "PATH (dcmtk)",
+        )?;
         let fields = tools::result_fields("ingest_dcmtk.sh", &out.stdout)?;
         let get = |key: &'static str| {
-            let v = fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
-            v.parse::<f64>().map_err(|_| IngestBenchError::BadField { tool: "ingest_dcmtk.sh".into(), field: key, value: v })
+            let v = fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            v.parse::<f64>().map_err(|_| IngestBenchError::BadField {
+                tool: "ingest_dcmtk.sh".into(),
+                field: key,
+                value: v,
+            })
         };
         let (s, stored) = (get("seconds")?, get("files")? as usize);
         if stored != files {
-            return Err(IngestBenchError::Lost { receiver: "dcmtk storescp", stored, sent: files });
+            return Err(IngestBenchError::Lost {
+                receiver: "dcmtk storescp",
+                stored,
+                sent: files,
+            });
         }
-        println!("RESULT dcmtk-storescp seconds={s:.3} files={stored} MBps={:.1} round={round}", bytes as f64 / 1e6 / s);
+        println!(
+            "RESULT dcmtk-storescp seconds={s:.3} files={stored} MBps={:.1} round={round}",
+            bytes as f64 / 1e6 / s
+        );
         report.dcmtk_s.push(s);
     }
     Ok(report)

@@ -27,17 +27,48 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<()> {
     let series = match a.input {
         Some(p) => p,
         None => {
-            let params = PhantomParams { slices: a.ct.slices, rows: a.ct.rows, cols: a.ct.cols, pixel_spacing: 0.7, slice_spacing: 1.0, ..Default::default() };
+            let params = PhantomParams {
+                slices: a.ct.slices,
+                rows: a.ct.rows,
+                cols: a.ct.cols,
+                pixel_spacing: 0.7,
+                slice_spacing: 1.0,
+                ..Default::default()
+            };
             bench::phantom_under(&a.work, &params)?.join("dicom")
         }
     };
-    let o = bench::ingest::Options { reference: a.reference, series: series.clone(), work: a.work.join("ingest"), rounds: a.rounds };
+    let o = bench::ingest::Options {
+        reference: a.reference,
+        series: series.clone(),
+        work: a.work.join("ingest"),
+        rounds: a.rounds,
+    };
     let r = bench::ingest::run(&o)?;
     let median = |v: &[f64]| bench::median(v.to_vec());
-    println!("ingest benchmark: {} ({} files, {:.1} MB), dcmtk storescu over one association, {} rounds", series.display(), r.files, r.bytes as f64 / 1e6, o.rounds.max(1));
+    println!(
+        "ingest benchmark: {} ({} files, {:.1} MB), dcmtk storescu over one association, {} rounds",
+        series.display(),
+        r.files,
+        r.bytes as f64 / 1e6,
+        o.rounds.max(1)
+    );
     println!("{:<36} {:>10} {:>10}", "receiver", "median s", "MB/s");
-    println!("{:<36} {:>10.3} {:>10.1}", "pavseg node (fsync before ack)", median(&r.node_s), r.mb_per_s(&r.node_s));
-    println!("{:<36} {:>10.3} {:>10.1}", "dcmtk storescp (TCP_NODELAY, no fsync)", median(&r.dcmtk_s), r.mb_per_s(&r.dcmtk_s));
-    println!("throughput ratio pavseg/storescp {:.2}", r.mb_per_s(&r.node_s) / r.mb_per_s(&r.dcmtk_s));
+    println!(
+        "{:<36} {:>10.3} {:>10.1}",
+        "pavseg node (fsync before ack)",
+        median(&r.node_s),
+        r.mb_per_s(&r.node_s)
+    );
+    println!(
+        "{:<36} {:>10.3} {:>10.1}",
+        "dcmtk storescp (TCP_NODELAY, no fsync)",
+        median(&r.dcmtk_s),
+        r.mb_per_s(&r.dcmtk_s)
+    );
+    println!(
+        "throughput ratio pavseg/storescp {:.2}",
+        r.mb_per_s(&r.node_s) / r.mb_per_s(&r.dcmtk_s)
+    );
     Ok(())
 }

@@ -40,6 +40,8 @@ const LETTER_COLOR: [u8; 3] = [255, 230, 0];
 pub enum PreviewError {
     #[error("CT of shape {ct:?} and label map of shape {labels:?} are not on one grid")]
     ShapeMismatch { ct: [usize; 3], labels: [usize; 3] },
+    #[error(transparent)]
+    Font(#[from] text::FontError),
     #[error("cannot write preview {path}: {reason}")]
     Write { path: PathBuf, reason: String },
 }
@@ -94,13 +96,15 @@ fn grey_of(hu: f32) -> f32 {
 /// at least one, so that no thin vessel falls between display pixels when shrinking.
 fn covered(u: u32, display: u32, source: usize) -> (usize, usize) {
     let from = (u as usize * source) / display as usize;
-    let to = (((u as usize + 1) * source) / display as usize).max(from + 1).min(source);
+    let to = (((u as usize + 1) * source) / display as usize)
+        .max(from + 1)
+        .min(source);
     (from.min(source - 1), to)
 }
 
 /// Draws projection `p` into `panel`: per display pixel the brightest grey and the segment with
 /// the most voxels along the rays it covers.
-fn draw_panel(img: &mut RgbImage, p: &Projection, panel: &Panel, colors: &[[u8; 3]]) {
+fn draw_panel(img: &mut RgbImage, p: &Projection, panel: &Panel, colors: &[[u8; 3]]) -> Result<(), PreviewError> {
     let mut counts = vec![0u64; p.segments];
     for v in 0..panel.height {
         let (y0, y1) = covered(v, panel.height, p.height);
@@ -117,7 +121,9 @@ fn draw_panel(img: &mut RgbImage, p: &Projection, panel: &Panel, colors: &[[u8; 
                 }
             }
             let grey = grey_of(hu);
-            let top = (0..p.segments).filter(|&s| counts[s] > 0).max_by_key(|&s| (counts[s], std::cmp::Reverse(s)));
+            let top = (0..p.segments)
+                .filter(|&s| counts[s] > 0)
+                .max_by_key(|&s| (counts[s], std::cmp::Reverse(s)));
             let rgb = match top {
                 Some(s) => blend(colors[s], grey),
                 None => [grey.round() as u8; 3],
@@ -126,13 +132,35 @@ fn draw_panel(img: &mut RgbImage, p: &Projection, panel: &Panel, colors: &[[u8; 
         }
     }
     let size = SMALL;
-    let h = text::line_height(size) as i64;
+    let h = text::line_height(size)? as i64;
     let (x, y, w, ph) = (panel.x as i64, panel.y as i64, panel.width as i64, panel.height as i64);
     let [left, right, top, bottom] = panel.letters;
-    text::draw(img, x + 4, y + ph / 2 - h / 2, size, LETTER_COLOR, left);
-    text::draw(img, x + w - 4 - text::width(right, size) as i64, y + ph / 2 - h / 2, size, LETTER_COLOR, right);
-    text::draw(img, x + w / 2 - text::width(top, size) as i64 / 2, y + 2, size, LETTER_COLOR, top);
-    text::draw(img, x + w / 2 - text::width(bottom, size) as i64 / 2, y + ph - h - 2, size, LETTER_COLOR, bottom);
+    text::draw(img, x + 4, y + ph / 2 - h / 2, size, LETTER_COLOR, left)?;
+    text::draw(
+        img,
+        x + w - 4 - text::width(right, size)? as i64,
+        y + ph / 2 - h / 2,
+        size,
+        LETTER_COLOR,
+        right,
+    )?;
+    text::draw(
+        img,
+        x + w / 2 - text::width(top, size)? as i64 / 2,
+        y + 2,
+        size,
+        LETTER_COLOR,
+        top,
+    )?;
+    text::draw(
+        img,
+        x + w / 2 - text::width(bottom, size)? as i64 / 2,
+        y + ph - h - 2,
+        size,
+        LETTER_COLOR,
+        bottom,
+    )?;
+    Ok(())
 }
 
 /// Renders the preview of `hu` with `labels` (same grid) and the segments of `config`.
@@ -144,7 +172,10 @@ pub fn render_preview(
 ) -> Result<Preview, PreviewError> {
     let shape = |s: &[usize]| [s[0], s[1], s[2]];
     if hu.shape() != labels.shape() {
-        return Err(PreviewError::ShapeMismatch { ct: shape(hu.shape()), labels: shape(labels.shape()) });
+        return Err(PreviewError::ShapeMismatch {
+            ct: shape(hu.shape()),
+            labels: shape(labels.shape()),
+        });
     }
     let n_seg = config.segments.len();
     let p = project(hu, labels, geometry, &config.segment_of_label(), n_seg);
@@ -155,14 +186,21 @@ pub fn render_preview(
     let px_per_mm = (PANELS_WIDTH / (a[0] + c[0] + s[0])).min(MAX_PANEL_HEIGHT / a[1].max(c[1]).max(s[1]));
     let size = |v: f64| ((v * px_per_mm).round() as u32).max(1);
 
-    let line = text::line_height(TEXT);
-    let small_line = text::line_height(SMALL);
+    let line = text::line_height(TEXT)?;
+    let small_line = text::line_height(SMALL)?;
     let title = format!("{} - pavseg {}", config.series_description, crate::VERSION);
     let top = MARGIN + 2 * line + 12;
     let panel_y = top + small_line + 4;
     let mut x = MARGIN;
     let mut panel = |name, dims: [f64; 2], letters| {
-        let p = Panel { name, x, y: panel_y, width: size(dims[0]), height: size(dims[1]), letters };
+        let p = Panel {
+            name,
+            x,
+            y: panel_y,
+            width: size(dims[0]),
+            height: size(dims[1]),
+            letters,
+        };
         x += p.width + GAP;
         p
     };
@@ -181,33 +219,52 @@ pub fn render_preview(
     for (seg, &voxels) in config.segments.iter().zip(&p.voxels_per_segment) {
         let volume_ml = voxels as f64 * voxel_ml;
         let text = format!("{}  {:.1} mL", seg.label, volume_ml);
-        legend.push(LegendEntry { label: seg.label.clone(), color: seg.color_rgb, volume_ml, text: text.clone(), swatch: (lx, legend_y) });
-        lx += line + 8 + text::width(&text, TEXT) + 3 * GAP;
+        legend.push(LegendEntry {
+            label: seg.label.clone(),
+            color: seg.color_rgb,
+            volume_ml,
+            text: text.clone(),
+            swatch: (lx, legend_y),
+        });
+        lx += line + 8 + text::width(&text, TEXT)? + 3 * GAP;
     }
     let footnote = "Maximum-intensity projections, lung window W1500 L-600";
     let footnote_y = legend_y + line + 8;
-    let width = [MIN_WIDTH, panels_right, lx + MARGIN, 2 * MARGIN + text::width(&title, TEXT), 2 * MARGIN + text::width(footnote, SMALL)]
-        .into_iter()
-        .max()
-        .unwrap_or(MIN_WIDTH);
+    let width = [
+        MIN_WIDTH,
+        panels_right,
+        lx + MARGIN,
+        2 * MARGIN + text::width(&title, TEXT)?,
+        2 * MARGIN + text::width(footnote, SMALL)?,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(MIN_WIDTH);
     let height = footnote_y + small_line + MARGIN;
 
     let mut img = RgbImage::from_pixel(width, height, Rgb(BACKGROUND));
-    text::draw(&mut img, MARGIN as i64, MARGIN as i64, TEXT, FOREGROUND, &title);
+    text::draw(&mut img, MARGIN as i64, MARGIN as i64, TEXT, FOREGROUND, &title)?;
     // The notice in white on a red band, so that nobody misses it (light on dark like all
     // other text, which keeps it legible to OCR too).
     let notice_y = MARGIN + line + 4;
-    let notice_w = text::width(NOTICE, TEXT) + 16;
+    let notice_w = text::width(NOTICE, TEXT)? + 16;
     for y in notice_y - 2..notice_y + line + 2 {
         for x in MARGIN..(MARGIN + notice_w).min(width) {
             img.put_pixel(x, y, Rgb(NOTICE_BAND));
         }
     }
-    text::draw(&mut img, (MARGIN + 8) as i64, notice_y as i64, TEXT, NOTICE_TEXT, NOTICE);
+    text::draw(
+        &mut img,
+        (MARGIN + 8) as i64,
+        notice_y as i64,
+        TEXT,
+        NOTICE_TEXT,
+        NOTICE,
+    )?;
     let colors: Vec<[u8; 3]> = config.segments.iter().map(|s| s.color_rgb).collect();
     for (panel, projection) in panels.iter().zip([&p.axial, &p.coronal, &p.sagittal]) {
-        text::draw(&mut img, panel.x as i64, top as i64, SMALL, FOREGROUND, panel.name);
-        draw_panel(&mut img, projection, panel, &colors);
+        text::draw(&mut img, panel.x as i64, top as i64, SMALL, FOREGROUND, panel.name)?;
+        draw_panel(&mut img, projection, panel, &colors)?;
     }
     for e in &legend {
         let (sx, sy) = e.swatch;
@@ -216,10 +273,14 @@ pub fn render_preview(
                 img.put_pixel(x, y, Rgb(e.color));
             }
         }
-        text::draw(&mut img, (sx + line + 8) as i64, sy as i64, TEXT, FOREGROUND, &e.text);
+        text::draw(&mut img, (sx + line + 8) as i64, sy as i64, TEXT, FOREGROUND, &e.text)?;
     }
-    text::draw(&mut img, MARGIN as i64, footnote_y as i64, SMALL, FOREGROUND, footnote);
-    Ok(Preview { image: img, panels, legend })
+    text::draw(&mut img, MARGIN as i64, footnote_y as i64, SMALL, FOREGROUND, footnote)?;
+    Ok(Preview {
+        image: img,
+        panels,
+        legend,
+    })
 }
 
 /// Renders the preview and writes it as PNG.
@@ -234,7 +295,10 @@ pub fn write_preview(
     preview
         .image
         .save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| PreviewError::Write { path: path.to_path_buf(), reason: e.to_string() })
+        .map_err(|e| PreviewError::Write {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
 }
 
 #[cfg(test)]

@@ -139,7 +139,17 @@ pub fn project(
             (a, c, s, v)
         })
         .reduce(empty, |(a1, c1, s1, v1), (a2, c2, s2, v2)| {
-            (a1.merge(a2), c1.merge(c2), s1.merge(s2), v1.iter().zip(&v2).map(|(x, y)| x + y).collect())
+            (
+                a1.merge(a2),
+                c1.merge(c2),
+                s1.merge(s2),
+                v1.iter().zip(&v2).map(|(x, y)| x + y).collect(),
+            )
         });
-    Projections { axial, coronal, sagittal, voxels_per_segment: voxels }
+    Projections {
+        axial,
+        coronal,
+        sagittal,
+        voxels_per_segment: voxels,
+    }
 }

@@ -5,17 +5,24 @@ use ab_glyph::{point, Font, FontRef, GlyphId, PxScale, ScaleFont};
 use image::RgbImage;
 use std::sync::OnceLock;
 
+/// The bundled font cannot be parsed (a broken build, never a runtime condition).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the bundled Hack font cannot be parsed: {0}")]
+pub struct FontError(String);
+
 /// The bundled font, parsed once.
-fn font() -> &'static FontRef<'static> {
-    static FONT: OnceLock<FontRef<'static>> = OnceLock::new();
+fn font() -> Result<&'static FontRef<'static>, FontError> {
+    static FONT: OnceLock<Result<FontRef<'static>, FontError>> = OnceLock::new();
     FONT.get_or_init(|| {
-        FontRef::try_from_slice(epaint_default_fonts::HACK_REGULAR).expect("the bundled Hack font parses")
+        FontRef::try_from_slice(epaint_default_fonts::HACK_REGULAR).map_err(|e| FontError(e.to_string()))
     })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 /// Width in pixels of `text` at `size` pixels.
-pub fn width(text: &str, size: f32) -> u32 {
-    let f = font().as_scaled(PxScale::from(size));
+pub fn width(text: &str, size: f32) -> Result<u32, FontError> {
+    let f = font()?.as_scaled(PxScale::from(size));
     let mut w = 0.0f32;
     let mut prev: Option<GlyphId> = None;
     for c in text.chars() {
@@ -26,20 +33,21 @@ pub fn width(text: &str, size: f32) -> u32 {
         w += f.h_advance(id);
         prev = Some(id);
     }
-    w.ceil() as u32
+    Ok(w.ceil() as u32)
 }
 
 /// Height of a line at `size` pixels (ascent + descent).
-pub fn line_height(size: f32) -> u32 {
-    let f = font().as_scaled(PxScale::from(size));
-    (f.ascent() - f.descent()).ceil() as u32
+pub fn line_height(size: f32) -> Result<u32, FontError> {
+    let f = font()?.as_scaled(PxScale::from(size));
+    Ok((f.ascent() - f.descent()).ceil() as u32)
 }
 
 /// Draws `text` with its top-left corner at `(x, y)`, blending by glyph coverage; what falls
 /// outside the image is clipped.
-pub fn draw(img: &mut RgbImage, x: i64, y: i64, size: f32, color: [u8; 3], text: &str) {
+pub fn draw(img: &mut RgbImage, x: i64, y: i64, size: f32, color: [u8; 3], text: &str) -> Result<(), FontError> {
+    let font = font()?;
     let scale = PxScale::from(size);
-    let f = font().as_scaled(scale);
+    let f = font.as_scaled(scale);
     let baseline = y as f32 + f.ascent();
     let mut caret = x as f32;
     let mut prev: Option<GlyphId> = None;
@@ -51,7 +59,9 @@ pub fn draw(img: &mut RgbImage, x: i64, y: i64, size: f32, color: [u8; 3], text:
         let glyph = id.with_scale_and_position(scale, point(caret, baseline));
         caret += f.h_advance(id);
         prev = Some(id);
-        let Some(outline) = font().outline_glyph(glyph) else { continue };
+        let Some(outline) = font.outline_glyph(glyph) else {
+            continue;
+        };
         let bounds = outline.px_bounds();
         outline.draw(|gx, gy, coverage| {
             let px = bounds.min.x as i64 + gx as i64;
@@ -66,4 +76,5 @@ pub fn draw(img: &mut RgbImage, x: i64, y: i64, size: f32, color: [u8; 3], text:
             }
         });
     }
+    Ok(())
 }
