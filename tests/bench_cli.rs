@@ -65,16 +65,14 @@ fn bench_seg_compares_with_highdicom_and_dcmqi() {
 #[test]
 fn bench_infer_and_train_run_the_pytorch_counterpart() {
     let small = ["--base", "8", "--text-dim", "16", "--threads", "1"];
-    let out = bench(&[&["infer", "--window", "16", "--reps", "1", "--rounds", "1"][..], &small].concat());
-    assert!(
-        out.contains("RESULT pavseg window") && out.contains("RESULT window"),
-        "{out}"
-    );
+    // --whole also runs the whole (tiny) CT through our sliding window and MONAI's.
+    let grid = ["--ct-shape", "24", "40", "40", "--ct-spacing", "3", "3", "3", "--model-spacing", "3", "3", "3"];
+    let infer = ["infer", "--window", "16", "--reps", "1", "--rounds", "1", "--whole"];
+    let out = bench(&[&infer[..], &grid, &small].concat());
+    assert!(out.contains("RESULT pavseg window") && out.contains("RESULT window"), "{out}");
     assert!(out.contains("ratio pavseg/PyTorch"), "{out}");
+    assert!(out.contains("RESULT pavseg whole") && out.contains("RESULT sliding") && out.contains("MONAI"), "{out}");
     let out = bench(&[&["train", "--size", "16", "--reps", "1", "--rounds", "1"][..], &small].concat());
-    assert!(
-        out.contains("RESULT pavseg train") && out.contains("RESULT train"),
-        "{out}"
-    );
+    assert!(out.contains("RESULT pavseg train") && out.contains("RESULT train"), "{out}");
     assert!(out.contains("ratio pavseg/PyTorch"), "{out}");
 }
