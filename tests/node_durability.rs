@@ -65,7 +65,10 @@ fn sigkill_during_a_send_loses_no_acknowledged_instance() {
     node.sigkill();
     let _ = scu.wait();
     let acknowledged = reader.join().unwrap();
-    assert!(acknowledged.len() >= 40 && acknowledged.len() < LONG, "kill was not mid-send: {} acknowledged", acknowledged.len());
+    // storescu sends one instance at a time: with 40 files in the spool the node had answered
+    // at least the first 39 (the 40th may have been renamed into the spool, and so be kept,
+    // without its response having left before the kill).
+    assert!(acknowledged.len() >= 39 && acknowledged.len() < LONG, "kill was not mid-send: {} acknowledged", acknowledged.len());
     for f in &acknowledged {
         let sop = pavseg::scu::OutgoingFile::open(f).unwrap().sop_instance_uid;
         let spooled = series_dir.join(format!("{sop}.dcm"));
