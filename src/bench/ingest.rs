@@ -24,12 +24,6 @@ pub enum IngestBenchError {
     Node(String),
     #[error(transparent)]
     Tool(#[from] ToolError),
-    #[error("{tool} reported {field} = {value:?}, not a number")]
-    BadField {
-        tool: String,
-        field: &'static str,
-        value: String,
-    },
     #[error("{receiver} stored {stored} of {sent} files")]
     Lost {
         receiver: &'static str,
@@ -161,52 +155,23 @@ pub fn run(o: &Options) -> Result<Report, IngestBenchError> {
         node_s: vec![],
         dcmtk_s: vec![],
     };
+    // Every file must have arrived; then the round's line.
+    let record = |receiver: &'static str, s: f64, stored: usize, round: usize, times: &mut Vec<f64>| {
+        if stored != files {
+            return Err(IngestBenchError::Lost { receiver, stored, sent: files });
+        }
+        println!("RESULT {receiver} seconds={s:.3} files={stored} MBps={:.1} round={round}", bytes as f64 / 1e6 / s);
+        times.push(s);
+        Ok(())
+    };
     for round in 0..o.rounds.max(1) {
         let (s, stored) = node_round(o, round)?;
-        if stored != files {
-            return Err(IngestBenchError::Lost {
-                receiver: "pavseg",
-                stored,
-                sent: files,
-            });
-        }
-        println!(
-            "RESULT pavseg-node seconds={s:.3} files={stored} MBps={:.1} round={round}",
-            bytes as f64 / 1e6 / s
-        );
-        report.node_s.push(s);
-
-        let out = tools::run(
-            "ingest_dcmtk.sh",
-            Command::new("bash").arg(&script).arg(&o.series),
-            "PATH (dcmtk)",
-        )?;
+        record("pavseg-node", s, stored, round, &mut report.node_s)?;
+        let out = tools::run("ingest_dcmtk.sh", Command::new("bash").arg(&script).arg(&o.series), "PATH (dcmtk)")?;
         let fields = tools::result_fields("ingest_dcmtk.sh", &out.stdout)?;
-        let get = |key: &'static str| {
-            let v = fields
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
-            v.parse::<f64>().map_err(|_| IngestBenchError::BadField {
-                tool: "ingest_dcmtk.sh".into(),
-                field: key,
-                value: v,
-            })
-        };
-        let (s, stored) = (get("seconds")?, get("files")? as usize);
-        if stored != files {
-            return Err(IngestBenchError::Lost {
-                receiver: "dcmtk storescp",
-                stored,
-                sent: files,
-            });
-        }
-        println!(
-            "RESULT dcmtk-storescp seconds={s:.3} files={stored} MBps={:.1} round={round}",
-            bytes as f64 / 1e6 / s
-        );
-        report.dcmtk_s.push(s);
+        let s = tools::number::<f64>("ingest_dcmtk.sh", &fields, "seconds")?;
+        let stored = tools::number::<usize>("ingest_dcmtk.sh", &fields, "files")?;
+        record("dcmtk-storescp", s, stored, round, &mut report.dcmtk_s)?;
     }
     Ok(report)
 }

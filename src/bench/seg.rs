@@ -36,8 +36,6 @@ pub enum SegBenchError {
     MissingReference { path: PathBuf },
     #[error(transparent)]
     Tool(#[from] ToolError),
-    #[error("{tool} reported no usable {field}: {value:?}")]
-    BadField { tool: String, field: &'static str, value: String },
     #[error("cannot create {path}: {source}")]
     CreateDir { path: PathBuf, source: std::io::Error },
 }
@@ -325,19 +323,6 @@ pub fn write_once(
     Ok(WriteOnce { read_seconds, build_seconds, write_seconds, frames, bytes, work_kb })
 }
 
-fn field<'a>(fields: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
-
-fn number<T: std::str::FromStr>(
-    tool: &str,
-    fields: &[(String, String)],
-    key: &'static str,
-) -> Result<T, SegBenchError> {
-    let v = field(fields, key).unwrap_or_default();
-    v.parse().map_err(|_| SegBenchError::BadField { tool: tool.into(), field: key, value: v.into() })
-}
-
 fn timed(exe: &Path, args: &[&std::ffi::OsStr]) -> Command {
     let mut c = Command::new("/usr/bin/time");
     c.arg("-v").arg(exe).args(args);
@@ -400,11 +385,11 @@ pub fn run(params: &SegBenchParams) -> Result<SegBenchReport, SegBenchError> {
         let o = tools::run("pavseg bench seg-write", &mut timed(&params.exe, &args), "--exe")?;
         pav.process_seconds.push(t.elapsed().as_secs_f64());
         let f = tools::result_fields("pavseg", &o.stdout)?;
-        pav.seconds.push(number::<f64>("pavseg", &f, "build+write")?);
+        pav.seconds.push(tools::number::<f64>("pavseg", &f, "build+write")?);
         pav.peak_kb.push(tools::max_rss_kb("pavseg", &o.stderr)?);
-        pav.bytes = number("pavseg", &f, "bytes")?;
-        pav.frames = Some(number("pavseg", &f, "frames")?);
-        pav.work_kb.push(number::<u64>("pavseg", &f, "work_kb")?);
+        pav.bytes = tools::number("pavseg", &f, "bytes")?;
+        pav.frames = Some(tools::number("pavseg", &f, "frames")?);
+        pav.work_kb.push(tools::number::<u64>("pavseg", &f, "work_kb")?);
 
         let hd_out = out("highdicom.dcm");
         let args: Vec<&std::ffi::OsStr> =
@@ -413,21 +398,21 @@ pub fn run(params: &SegBenchParams) -> Result<SegBenchReport, SegBenchError> {
         let o = tools::run("seg_highdicom.py", &mut timed(&py, &args), "PAVSEG_PYTHON")?;
         hd.process_seconds.push(t.elapsed().as_secs_f64());
         let f = tools::result_fields("highdicom", &o.stdout)?;
-        hd.seconds.push(number::<f64>("highdicom", &f, "construct+write")?);
+        hd.seconds.push(tools::number::<f64>("highdicom", &f, "construct+write")?);
         hd.peak_kb.push(tools::max_rss_kb("highdicom", &o.stderr)?);
-        hd.bytes = number("highdicom", &f, "bytes")?;
-        hd.frames = Some(number("highdicom", &f, "frames")?);
+        hd.bytes = tools::number("highdicom", &f, "bytes")?;
+        hd.frames = Some(tools::number("highdicom", &f, "frames")?);
 
         let qi_out = out("dcmqi.dcm");
         let mut cmd = Command::new("bash");
         cmd.arg(&dcmqi_sh).arg(&dicom).arg(&labels).arg(&qi_out);
         let o = tools::run("seg_dcmqi.sh", &mut cmd, "PATH (itkimage2segimage from pip dcmqi)")?;
         let f = tools::result_fields("dcmqi", &o.stdout)?;
-        let wall = number::<f64>("dcmqi", &f, "wall")?;
+        let wall = tools::number::<f64>("dcmqi", &f, "wall")?;
         qi.seconds.push(wall);
         qi.process_seconds.push(wall);
-        qi.peak_kb.push(number::<u64>("dcmqi", &f, "maxrss_kb")?);
-        qi.bytes = number("dcmqi", &f, "bytes")?;
+        qi.peak_kb.push(tools::number::<u64>("dcmqi", &f, "maxrss_kb")?);
+        qi.bytes = tools::number("dcmqi", &f, "bytes")?;
         qi.frames = dicom_frames(&qi_out);
     }
     Ok(SegBenchReport { shape, mask_source, non_empty_frames: non_empty, pavseg: pav, highdicom: hd, dcmqi: qi })

@@ -10,6 +10,8 @@ pub enum ToolError {
     Spawn { tool: String, reason: String, hint: &'static str },
     #[error("{tool} failed with {status}: {stderr}")]
     Failed { tool: String, status: String, stderr: String },
+    #[error("{tool} reported {field} = {value:?}, not a number")]
+    BadField { tool: String, field: &'static str, value: String },
     #[error("{tool} printed no {what}; its output was: {output}")]
     NoResult { tool: String, what: &'static str, output: String },
 }
@@ -80,6 +82,12 @@ pub fn result_fields(tool: &str, output: &str) -> Result<Vec<(String, String)>, 
         .filter_map(|tok| tok.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect())
+}
+
+/// The number `key` of a tool's RESULT fields (from [`result_fields`]).
+pub fn number<T: std::str::FromStr>(tool: &str, fields: &[(String, String)], key: &'static str) -> Result<T, ToolError> {
+    let v = fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_default();
+    v.parse().map_err(|_| ToolError::BadField { tool: tool.into(), field: key, value: v.into() })
 }
 
 /// Peak resident memory in KiB from the report of `/usr/bin/time -v`.
