@@ -33,6 +33,10 @@ stability_seconds = 2.0
 min_free_bytes = 0
 [pipeline]
 plugins = ["plugins/pulmonary-av/plugin.toml"]
+[http]
+port = 0
+[log]
+output = "stderr"
 [[destinations]]
 name = "pacs"
 ae_title = "PACS"
@@ -41,8 +45,8 @@ port = $pacs_port
 TOML
 $bin serve --config "$work/pavseg.toml" > "$work/node.out" 2> "$work/node.log" &
 pids+=($!)
-for _ in $(seq 300); do grep -q listening "$work/node.out" 2>/dev/null && break; sleep 0.1; done
-port=$(grep -o '[0-9]*$' "$work/node.out")
+for _ in $(seq 300); do grep -q '^started' "$work/node.out" 2>/dev/null && break; sleep 0.1; done
+port=$(grep -m1 '^listening on' "$work/node.out" | grep -o '[0-9]*$')
 echo "node listening on 127.0.0.1:$port (log: $work/node.log)"
 
 echo "== 4. the PACS forwards the series (C-STORE, calling AE PACS)"

@@ -4,7 +4,8 @@
 #   scripts/setup.sh demo   what `make demo` needs: dcmtk (the demo's PACS), cmake (CharLS is
 #                           built from source), python3-venv, and a .venv with only torch==2.11.0
 #   scripts/setup.sh test   what `make test` needs on top: dicom3tools, Orthanc, gdcm tools, GNU
-#                           time, curl, tesseract (reads the PNG preview back), and the Python
+#                           time, curl, tesseract (reads the PNG preview back), Prometheus
+#                           (scrapes the node), openssl (test certificates), and the Python
 #                           validators of requirements-dev.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,8 @@ what=${1:-test}
 case "$what" in
   demo) tools=(storescu:dcmtk cmake:cmake) ; requirements=(requirements-demo.txt) ;;
   test) tools=(storescu:dcmtk cmake:cmake dciodvfy:dicom3tools Orthanc:orthanc gdcmconv:libgdcm-tools
-               /usr/bin/time:time curl:curl tesseract:tesseract-ocr)
+               /usr/bin/time:time curl:curl tesseract:tesseract-ocr prometheus:prometheus promtool:prometheus
+               openssl:openssl fallocate:util-linux)
         requirements=(requirements-demo.txt requirements-dev.txt) ;;
   *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
 esac

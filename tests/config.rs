@@ -56,7 +56,7 @@ fn environment_overrides_a_key() {
     let t = TempDir::new("cfgenv");
     let spool = t.path().join("spool");
     let path = t.path().join("c.toml");
-    std::fs::write(&path, format!("[node]\nbind = \"127.0.0.1\"\nport = 1\n[spool]\ndir = \"{}\"\nmin_free_bytes = 0\n", spool.display())).unwrap();
+    std::fs::write(&path, format!("[node]\nbind = \"127.0.0.1\"\nport = 1\n[spool]\ndir = \"{}\"\nmin_free_bytes = 0\n[http]\nport = 0\n", spool.display())).unwrap();
     let mut child = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(&path)

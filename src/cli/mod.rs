@@ -4,6 +4,7 @@ mod bench;
 mod embed;
 mod eval;
 mod evaluate;
+pub mod logging;
 mod phantom;
 mod preprocess;
 mod phantom_dataset;
@@ -61,7 +62,10 @@ pub enum Command {
 /// code 1 (2 for usage errors, from clap).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // The node sets up logging from its settings; every other command logs text to stderr.
+    if !matches!(cli.command, Command::Serve(_)) {
+        logging::init_default();
+    }
     let result = match cli.command {
         Command::Phantom(args) => phantom::run(args),
         Command::Preprocess(args) => preprocess::run(args),
@@ -85,18 +89,4 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Logs go to stderr; `RUST_LOG` (or `PAVSEG_LOG`) picks the level, `info` by default.
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = std::env::var("PAVSEG_LOG")
-        .ok()
-        .or_else(|| std::env::var("RUST_LOG").ok())
-        .unwrap_or_else(|| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
 }

@@ -1,8 +1,10 @@
 //! `pavseg serve`: run the DICOM node until SIGTERM or ctrl-c.
 
 use crate::config::Settings;
+use crate::node::Listeners;
 use anyhow::Context;
 use std::path::PathBuf;
+use tokio::net::TcpListener;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -11,15 +13,46 @@ pub struct Args {
     pub config: PathBuf,
 }
 
+async fn bind(host: &str, port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    let addr = format!("{host}:{port}");
+    TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({what})"))
+}
+
 pub fn run(a: Args) -> anyhow::Result<()> {
     let settings = Settings::load(&a.config)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    super::logging::init(&settings.log);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     rt.block_on(async move {
-        let addr = format!("{}:{}", settings.node.bind, settings.node.port);
-        let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        // Scripts and tests read the bound address (port 0 picks a free one) from stdout.
-        println!("listening on {}", listener.local_addr()?);
-        crate::node::run(listener, settings, shutdown_signal()).await?;
+        let n = &settings.node;
+        let plain = n.tls.as_ref().is_none_or(|t| t.plain);
+        let mut listeners = Listeners::default();
+        if plain {
+            listeners.dicom = Some(bind(&n.bind, n.port, "node.port").await?);
+        }
+        if let Some(t) = &n.tls {
+            listeners.dicom_tls = Some(bind(&n.bind, t.port, "node.tls.port").await?);
+        }
+        if settings.http.enabled {
+            listeners.http = Some(bind(&settings.http.bind, settings.http.port, "http.port").await?);
+        }
+        // Scripts and tests read the bound addresses (port 0 picks a free one) from the first
+        // lines of stdout, before any log line: plain DICOM first when there is one.
+        if let Some(l) = &listeners.dicom {
+            println!("listening on {}", l.local_addr()?);
+        }
+        if let Some(l) = &listeners.dicom_tls {
+            println!("listening (tls) on {}", l.local_addr()?);
+        }
+        if let Some(l) = &listeners.http {
+            println!("http on {}", l.local_addr()?);
+        }
+        println!("started");
+        crate::node::run_listeners(listeners, settings, shutdown_signal()).await?;
         Ok(())
     })
 }

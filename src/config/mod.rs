@@ -4,7 +4,10 @@
 mod settings;
 mod validate;
 
-pub use settings::{DeliverySettings, DestinationSettings, NodeSettings, PipelineSettings, Settings, SpoolSettings};
+pub use settings::{
+    DeliverySettings, DestinationSettings, HttpSettings, LogFormat, LogOutput, LogSettings, NodeSettings, NodeTlsSettings,
+    PipelineSettings, Settings, SpoolSettings,
+};
 pub use validate::{valid_ae_title, valid_name};
 
 use figment::providers::{Env, Format, Serialized, Toml};

@@ -11,6 +11,8 @@ pub struct Settings {
     pub spool: SpoolSettings,
     pub pipeline: PipelineSettings,
     pub delivery: DeliverySettings,
+    pub http: HttpSettings,
+    pub log: LogSettings,
     /// Peers that segmentations can be sent to (fixed destinations, and senders that get
     /// results back, matched by their calling AE title).
     pub destinations: Vec<DestinationSettings>,
@@ -36,6 +38,31 @@ pub struct NodeSettings {
     pub read_timeout_seconds: u64,
     /// On shutdown, how long in-flight associations may take to finish.
     pub shutdown_grace_seconds: u64,
+    /// DICOM over TLS; absent: plain DICOM only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<NodeTlsSettings>,
+}
+
+/// The node's TLS listener (DICOM secure transport connection, BCP 195 through rustls).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeTlsSettings {
+    /// TCP port of the TLS listener (on `node.bind`); 2762 is DICOM's registered TLS port.
+    pub port: u16,
+    /// PEM certificate chain, the node's certificate first.
+    pub certificate: PathBuf,
+    /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: PathBuf,
+    /// PEM CA certificate(s): when set, a client must present a certificate signed by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<PathBuf>,
+    /// Also serve plain DICOM on `node.port`; false makes the node TLS-only.
+    #[serde(default = "yes")]
+    pub plain: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for NodeSettings {
@@ -50,6 +77,7 @@ impl Default for NodeSettings {
             max_instance_bytes: 512 * 1024 * 1024,
             read_timeout_seconds: 120,
             shutdown_grace_seconds: 30,
+            tls: None,
         }
     }
 }
@@ -144,4 +172,66 @@ pub struct DestinationSettings {
     pub ae_title: String,
     pub host: String,
     pub port: u16,
+    /// Send over TLS (then `ca` is required).
+    #[serde(default)]
+    pub tls: bool,
+    /// PEM CA certificate(s) that the destination's certificate must chain to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<PathBuf>,
+    /// PEM client certificate chain and key, for destinations that require one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
+    /// Name the destination's certificate must carry; default: `host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+}
+
+/// The HTTP API: health and readiness probes, Prometheus metrics, the job list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    pub enabled: bool,
+    pub bind: String,
+    pub port: u16,
+    /// When not empty, /metrics and /jobs need `Authorization: Bearer <token>`.
+    pub bearer_token: String,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings { enabled: true, bind: "127.0.0.1".into(), port: 8481, bearer_token: String::new() }
+    }
+}
+
+/// Where log lines go and how they look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A tracing filter: a level (`info`) or per-module directives (`info,pavseg=debug`).
+    pub level: String,
+    pub output: LogOutput,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings { format: LogFormat::Text, level: "info".into(), output: LogOutput::Stdout }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    /// One JSON object per line, with the fields of the enclosing spans.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogOutput {
+    Stdout,
+    Stderr,
 }

@@ -77,7 +77,24 @@ impl Settings {
             check(!dest.host.is_empty() && dest.port != 0, "destinations.host", || {
                 format!("destination {} needs a host and a non-zero port", dest.name)
             })?;
+            check(!dest.tls || dest.ca.is_some(), "destinations.ca", || {
+                format!("destination {} has tls = true but no ca to trust", dest.name)
+            })?;
+            check(dest.client_certificate.is_some() == dest.client_key.is_some(), "destinations.client_key", || {
+                format!("destination {}: client_certificate and client_key go together", dest.name)
+            })?;
         }
+        if let Some(tls) = &n.tls {
+            check(tls.port != 0 || n.port == 0, "node.tls.port", || "must be a TCP port (0 only when node.port is 0)".into())?;
+            check(!tls.plain || tls.port != n.port || n.port == 0, "node.tls.port", || {
+                format!("{} is node.port too; the TLS and plain listeners need different ports", tls.port)
+            })?;
+        }
+        let h = &self.http;
+        check(h.bind.parse::<std::net::IpAddr>().is_ok(), "http.bind", || format!("{:?} is not an IP address", h.bind))?;
+        check(tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(), "log.level", || {
+            format!("{:?} is not a level or filter (e.g. \"info\" or \"info,pavseg=debug\")", self.log.level)
+        })?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! releases or aborts. A bad instance gets a failure status and the association goes on.
 
 use super::store::{store_instance, StoreRequest};
-use super::Shared;
+use super::{Shared, Transport};
 use crate::dimse::{self, command_field, Command, Status};
 use dicom_ul::association::AsyncServerAssociation;
 use dicom_ul::pdu::{PDataValue, PDataValueType};
@@ -10,6 +10,8 @@ use dicom_ul::prelude::*;
 use dicom_ul::Pdu;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::{debug, info, info_span, warn, Instrument};
@@ -24,23 +26,81 @@ struct PendingStore {
     overflow: bool,
 }
 
-pub async fn serve(socket: TcpStream, peer: SocketAddr, shared: Arc<Shared>, abort: watch::Receiver<bool>) {
-    let assoc = match shared.options.establish_async(socket).await {
-        Ok(a) => a,
-        Err(e) => {
-            warn!(peer = %peer, error = %e, "association not established");
-            return;
-        }
-    };
-    let span = info_span!("association", calling_ae = %assoc.peer_ae_title(), peer = %peer);
-    run_association(assoc, shared, abort).instrument(span).await;
+/// The socket under an association's stream, for socket options.
+pub(crate) trait TcpSocket {
+    fn tcp(&self) -> &TcpStream;
 }
 
-async fn run_association(
-    mut assoc: AsyncServerAssociation<TcpStream>,
-    shared: Arc<Shared>,
-    mut abort: watch::Receiver<bool>,
-) {
+impl TcpSocket for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl TcpSocket for dicom_ul::association::server::AsyncTlsStream {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
+
+pub async fn serve(socket: TcpStream, peer: SocketAddr, transport: Transport, shared: Arc<Shared>, abort: watch::Receiver<bool>) {
+    // A peer that connects and then says nothing (or stalls the TLS handshake) must not hold
+    // an association slot for longer than the read timeout.
+    let limit = Duration::from_secs(shared.settings.node.read_timeout_seconds);
+    match transport {
+        Transport::Plain => match tokio::time::timeout(limit, shared.options.establish_async(socket)).await {
+            Ok(Ok(assoc)) => start(assoc, peer, "dicom", shared, abort).await,
+            Ok(Err(e)) => refused(&shared, peer, transport, &e),
+            Err(_) => timed_out(&shared, peer, transport, limit),
+        },
+        Transport::Tls => {
+            let Some(options) = shared.tls_options.as_ref() else { return };
+            match tokio::time::timeout(limit, options.establish_tls_async(socket)).await {
+                Ok(Ok(assoc)) => start(assoc, peer, "dicom-tls", shared, abort).await,
+                Ok(Err(e)) => refused(&shared, peer, transport, &e),
+                Err(_) => timed_out(&shared, peer, transport, limit),
+            }
+        }
+    }
+}
+
+fn refused(shared: &Shared, peer: SocketAddr, transport: Transport, e: &dicom_ul::association::Error) {
+    use dicom_ul::association::Error as E;
+    let reason = match e {
+        E::TlsHandshake { .. } | E::TlsConnection { .. } => "tls",
+        E::TlsNotSupported => "tls_on_plain_port",
+        _ => "negotiation",
+    };
+    shared.telemetry.associations_refused.with_label_values(&[reason]).inc();
+    let why = crate::tls::error_chain(e);
+    match (transport, reason) {
+        (Transport::Tls, "tls") => warn!(peer = %peer, reason, error = %why, "TLS connection refused"),
+        (Transport::Plain, "tls_on_plain_port") => warn!(peer = %peer, reason, "TLS client on the plain DICOM port refused (use the TLS port)"),
+        _ => warn!(peer = %peer, reason, error = %why, "association not established"),
+    }
+}
+
+fn timed_out(shared: &Shared, peer: SocketAddr, transport: Transport, limit: Duration) {
+    shared.telemetry.associations_refused.with_label_values(&["timeout"]).inc();
+    warn!(peer = %peer, ?transport, limit_s = limit.as_secs(), "no association within the read timeout; connection dropped");
+}
+
+async fn start<S>(assoc: AsyncServerAssociation<S>, peer: SocketAddr, transport: &'static str, shared: Arc<Shared>, abort: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + TcpSocket,
+{
+    let calling = assoc.peer_ae_title().trim().to_string();
+    let span = info_span!("association", calling_ae = %calling, called_ae = %shared.settings.node.ae_title, peer = %peer, transport);
+    shared.telemetry.associations.with_label_values(&[calling.as_str()]).inc();
+    shared.telemetry.associations_active.inc();
+    run_association(assoc, shared.clone(), abort).instrument(span).await;
+    shared.telemetry.associations_active.dec();
+}
+
+async fn run_association<S>(mut assoc: AsyncServerAssociation<S>, shared: Arc<Shared>, mut abort: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + TcpSocket,
+{
     let accepted = assoc.presentation_contexts().iter().filter(|pc| pc.reason == dicom_ul::pdu::PresentationContextResultReason::Acceptance).count();
     info!(contexts = assoc.presentation_contexts().len(), accepted, "association established");
     let calling_ae = assoc.peer_ae_title().trim().to_string();
@@ -131,9 +191,12 @@ async fn run_association(
                         continue;
                     }
                     let Some(p) = pending.take() else { continue };
+                    let bytes = p.data.len() as u64;
                     let (status, comment) = finish_store(&assoc, &shared, &calling_ae, p.context_id, &p.command, p.data, p.overflow, max_instance).await;
+                    shared.telemetry.instances.with_label_values(&[format!("{:04X}", status.code()).as_str()]).inc();
                     if status == Status::Success {
                         stored += 1;
+                        shared.telemetry.received_bytes.inc_by(bytes);
                     }
                     let class = p.command.affected_sop_class_uid.clone().unwrap_or_default();
                     let sop = p.command.affected_sop_instance_uid.clone().unwrap_or_default();
@@ -149,8 +212,8 @@ async fn run_association(
 
 /// Stores a complete data set (on a blocking thread) and says what status to return.
 #[allow(clippy::too_many_arguments)]
-async fn finish_store(
-    assoc: &AsyncServerAssociation<TcpStream>,
+async fn finish_store<S>(
+    assoc: &AsyncServerAssociation<S>,
     shared: &Arc<Shared>,
     calling_ae: &str,
     context_id: u8,
@@ -178,11 +241,14 @@ async fn finish_store(
     }
 }
 
-async fn send_command(
-    assoc: &mut AsyncServerAssociation<TcpStream>,
+async fn send_command<S>(
+    assoc: &mut AsyncServerAssociation<S>,
     context_id: u8,
     bytes: Result<Vec<u8>, dimse::DimseError>,
-) -> Result<(), ()> {
+) -> Result<(), ()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
     let bytes = bytes.map_err(|e| warn!(error = %e, "cannot encode response"))?;
     let pdu = Pdu::PData {
         data: vec![PDataValue { presentation_context_id: context_id, value_type: PDataValueType::Command, is_last: true, data: bytes }],
@@ -194,11 +260,11 @@ async fn send_command(
 /// on (dcmtk's storescu by default) otherwise waits for our delayed ACK (~40 ms) between the
 /// command and the data set of every instance. Linux clears the flag after use, so it is set
 /// again before every read.
-fn quick_ack(assoc: &mut AsyncServerAssociation<TcpStream>) {
+fn quick_ack<S: TcpSocket + AsyncRead + AsyncWrite + Unpin + Send>(assoc: &mut AsyncServerAssociation<S>) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
-        let fd = assoc.inner_stream().as_raw_fd();
+        let fd = assoc.inner_stream().tcp().as_raw_fd();
         let one: libc::c_int = 1;
         // SAFETY: a valid socket fd and a correctly sized option value; failure is harmless.
         unsafe {

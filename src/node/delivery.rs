@@ -69,6 +69,17 @@ fn attempt(shared: &Shared, r: &mut DeliveryRecord) {
         ..SendOptions::default()
     };
     r.attempts += 1;
+    let tls = shared.destination_tls.get(&r.destination_name).map(|config| scu::TlsClient {
+        config: config.clone(),
+        server_name: shared
+            .settings
+            .destinations
+            .iter()
+            .find(|d| d.name == r.destination_name)
+            .and_then(|d| d.server_name.clone())
+            .unwrap_or_else(|| r.destination.host.clone()),
+    });
+    let opts = SendOptions { tls, ..opts };
     let result = OutgoingFile::open(&shared.spool.delivery_file(r))
         .and_then(|f| scu::send_files(&r.destination, &opts, &[f]))
         .map_err(|e| e.to_string())
@@ -84,16 +95,19 @@ fn attempt(shared: &Shared, r: &mut DeliveryRecord) {
     let saved = match result {
         Ok(()) => {
             info!(attempts = r.attempts, "delivered");
+            shared.telemetry.deliveries_sent.with_label_values(&[r.destination_name.as_str()]).inc();
             shared.spool.delivery_sent(r)
         }
         Err(e) if r.attempts >= d.max_attempts => {
             let reason = format!("gave up after {} attempts; last error: {e}", r.attempts);
             error!("{reason}");
+            shared.telemetry.deliveries_failed.with_label_values(&[r.destination_name.as_str()]).inc();
             shared.spool.delivery_failed(r, &reason)
         }
         Err(e) => {
             let wait = backoff(d.initial_backoff_seconds, d.max_backoff_seconds, r.attempts);
             warn!(attempts = r.attempts, retry_in_s = wait.as_secs_f64(), error = %e, "delivery failed; will retry");
+            shared.telemetry.delivery_retries.with_label_values(&[r.destination_name.as_str()]).inc();
             r.last_error = Some(e);
             r.next_attempt_unix_ms = now_ms() + wait.as_millis() as u64;
             shared.spool.save_delivery(r)

@@ -34,6 +34,12 @@ pub fn process_job(shared: &Shared, mut job: JobRecord) {
             return;
         }
     };
+    let outcome = match &end {
+        End::Done(_) => "done",
+        End::Rejected(_) => "rejected",
+        End::Skipped(_) => "skipped",
+    };
+    shared.telemetry.jobs_finished.with_label_values(&[outcome]).inc();
     let filed = match end {
         End::Done(result) => shared.spool.finish_job(&mut job, result).map(|_| ()),
         End::Rejected(reason) => {
@@ -102,6 +108,7 @@ fn run(shared: &Shared, job: &JobRecord) -> Result<End, SpoolError> {
     timings.push(("write+outbox".into(), t.elapsed().as_secs_f64()));
     for (stage, s) in &timings {
         info!(stage = %stage, seconds = format!("{s:.3}"), "stage timing");
+        shared.telemetry.stage_seconds.with_label_values(&[stage.as_str()]).observe(*s);
     }
     if destinations.is_empty() {
         warn!("no destination for this SEG (plugin send_to is empty and the sender is not a configured destination); it stays in the job folder");

@@ -34,8 +34,25 @@ pub enum NodeError {
     RecoverJobs(#[source] SpoolError),
     #[error("cannot load plugin {path}: {source}")]
     LoadPlugin { path: std::path::PathBuf, source: crate::pipeline::PipelineError },
+    #[error("node.tls: {0}")]
+    LoadTls(#[source] crate::tls::TlsError),
+    #[error("destination {name}: {source}")]
+    LoadDestinationTls { name: String, source: crate::tls::TlsError },
+    #[error("cannot set up metrics: {0}")]
+    Telemetry(#[source] crate::telemetry::TelemetryError),
     #[error("background task failed: {0}")]
     Join(String),
+}
+
+/// The sockets a node serves; tests bind port 0 and read the addresses back.
+#[derive(Default)]
+pub struct Listeners {
+    /// Plain DICOM.
+    pub dicom: Option<TcpListener>,
+    /// DICOM over TLS (needs `node.tls`).
+    pub dicom_tls: Option<TcpListener>,
+    /// The HTTP API.
+    pub http: Option<TcpListener>,
 }
 
 /// Jobs started this many times without finishing are rejected instead of retried.
@@ -49,13 +66,23 @@ pub(crate) struct Shared {
     pub options: negotiation::Options,
     /// Wakes the delivery worker when something new is in the outbox.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// The same negotiation behind TLS, when `node.tls` is set.
+    pub tls_options: Option<negotiation::Options>,
+    /// TLS client settings of the destinations that use TLS, by destination name.
+    pub destination_tls: std::collections::BTreeMap<String, Arc<rustls::ClientConfig>>,
     /// Plugins loaded at start-up, in the configured order.
     pub engines: Vec<crate::pipeline::Engine>,
+    pub telemetry: Arc<crate::telemetry::Telemetry>,
 }
 
-/// Runs the node on `listener` until `shutdown` completes, then shuts down gracefully.
-/// Tests bind port 0 and pass a oneshot receiver as `shutdown`.
+/// Runs the node on one plain DICOM `listener` until `shutdown` completes, then shuts down
+/// gracefully. Tests bind port 0 and pass a oneshot receiver as `shutdown`.
 pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Future) -> Result<(), NodeError> {
+    run_listeners(Listeners { dicom: Some(listener), ..Listeners::default() }, settings, shutdown).await
+}
+
+/// Runs the node on every listener given (plain DICOM, DICOM over TLS, HTTP API).
+pub async fn run_listeners(listeners: Listeners, settings: Settings, shutdown: impl Future) -> Result<(), NodeError> {
     let spool = {
         let (dir, reserve) = (settings.spool.dir.clone(), settings.spool.min_free_bytes);
         tokio::task::spawn_blocking(move || Spool::open(&dir, reserve))
@@ -63,6 +90,17 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
             .map_err(|e| NodeError::Join(e.to_string()))?
             .map_err(NodeError::OpenSpool)?
     };
+    // Certificates first: a bad file should stop start-up before the model is loaded.
+    let tls_options = match &settings.node.tls {
+        Some(t) => Some(negotiation::options(&settings.node).tls_config(crate::tls::server_config(t).map_err(NodeError::LoadTls)?)),
+        None => None,
+    };
+    let mut destination_tls = std::collections::BTreeMap::new();
+    for d in &settings.destinations {
+        if let Some(c) = crate::tls::client_config(d).map_err(|source| NodeError::LoadDestinationTls { name: d.name.clone(), source })? {
+            destination_tls.insert(d.name.clone(), c);
+        }
+    }
     let engines = {
         let paths = settings.pipeline.plugins.clone();
         tokio::task::spawn_blocking(move || {
@@ -74,13 +112,22 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
         .await
         .map_err(|e| NodeError::Join(e.to_string()))??
     };
+    let devices: Vec<String> = engines.iter().map(|e| e.device_name()).collect();
+    let device = devices.first().cloned().unwrap_or_else(|| "none".into());
+    let telemetry = Arc::new(crate::telemetry::Telemetry::new(&device).map_err(NodeError::Telemetry)?);
+    let readiness = Arc::new(crate::http::Readiness::new(
+        engines.iter().zip(&devices).map(|(e, d)| format!("{} ({d})", e.name())).collect(),
+    ));
     let shared = Arc::new(Shared {
         engines,
         options: negotiation::options(&settings.node),
+        tls_options,
+        destination_tls,
         settings: settings.clone(),
         spool,
         tracker: Tracker::default(),
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        telemetry,
     });
     let (job_tx, job_rx) = mpsc::channel::<JobRecord>(settings.pipeline.queue_capacity);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -92,16 +139,48 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     background.spawn(tracker::watch_series(shared.clone(), job_tx.clone(), recovered, stop_rx.clone()));
     drop(job_tx);
 
-    let local = listener.local_addr().ok();
-    info!(ae_title = %settings.node.ae_title, address = ?local, "pavseg node listening");
     let (abort_tx, abort_rx) = watch::channel(false);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let limit = Arc::new(Semaphore::new(settings.node.max_associations));
+    let mut accepting = tokio::task::JoinSet::new();
+    if let Some(l) = listeners.dicom {
+        info!(ae_title = %settings.node.ae_title, address = ?l.local_addr().ok(), "pavseg node listening (DICOM)");
+        accepting.spawn(accept_loop(l, Transport::Plain, shared.clone(), limit.clone(), abort_rx.clone(), done_tx.clone()));
+    }
+    if let Some(l) = listeners.dicom_tls {
+        info!(ae_title = %settings.node.ae_title, address = ?l.local_addr().ok(), mutual = settings.node.tls.as_ref().is_some_and(|t| t.client_ca.is_some()), "pavseg node listening (DICOM over TLS)");
+        accepting.spawn(accept_loop(l, Transport::Tls, shared.clone(), limit.clone(), abort_rx.clone(), done_tx.clone()));
+    }
+    let http_stop = stop_rx.clone();
+    if let Some(l) = listeners.http {
+        info!(address = ?l.local_addr().ok(), "HTTP API listening");
+        let state = crate::http::ApiState {
+            spool: shared.spool.clone(),
+            telemetry: shared.telemetry.clone(),
+            readiness: readiness.clone(),
+            bearer_token: settings.http.bearer_token.clone(),
+        };
+        let mut stop = http_stop;
+        background.spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = crate::http::serve(l, state, stopped).await {
+                error!(error = %e, "HTTP API stopped");
+            }
+        });
+    }
+    readiness.set_started();
     tokio::select! {
-        _ = accept_loop(&listener, &shared, &limit, &abort_rx, &done_tx) => {}
+        _ = async {
+            while accepting.join_next().await.is_some() {}
+            std::future::pending::<()>().await
+        } => {}
         _ = shutdown => info!("shutdown requested: no new associations"),
     }
-    drop(listener);
+    readiness.set_stopping();
+    accepting.abort_all();
+    while accepting.join_next().await.is_some() {}
     drop(done_tx);
     let grace = Duration::from_secs(settings.node.shutdown_grace_seconds);
     if tokio::time::timeout(grace, done_rx.recv()).await.is_err() {
@@ -120,14 +199,22 @@ pub async fn run(listener: TcpListener, settings: Settings, shutdown: impl Futur
     Ok(())
 }
 
-/// Accepts connections while association slots are free; never returns except by error
-/// backoff exhaustion (it retries forever with a capped backoff).
+/// Which handshake a listener's connections get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Plain,
+    Tls,
+}
+
+/// Accepts connections while association slots are free; retries failed accepts forever with
+/// a capped backoff, and ends only when the task is aborted.
 async fn accept_loop(
-    listener: &TcpListener,
-    shared: &Arc<Shared>,
-    limit: &Arc<Semaphore>,
-    abort: &watch::Receiver<bool>,
-    done: &mpsc::Sender<()>,
+    listener: TcpListener,
+    transport: Transport,
+    shared: Arc<Shared>,
+    limit: Arc<Semaphore>,
+    abort: watch::Receiver<bool>,
+    done: mpsc::Sender<()>,
 ) {
     let mut backoff = Duration::from_millis(50);
     loop {
@@ -147,7 +234,7 @@ async fn accept_loop(
         let _ = socket.set_nodelay(true);
         let (shared, abort, done) = (shared.clone(), abort.clone(), done.clone());
         tokio::spawn(async move {
-            association::serve(socket, peer, shared, abort).await;
+            association::serve(socket, peer, transport, shared, abort).await;
             drop(permit);
             drop(done);
         });

@@ -66,6 +66,7 @@ impl Tracker {
             match shared.spool.seal_series(&series) {
                 Ok(job) => {
                     info!(series = %series, job = %job.id, "series complete; job created");
+                    shared.telemetry.series_sealed.inc();
                     m.remove(&series);
                     jobs.push(job);
                 }

@@ -55,6 +55,16 @@ impl Engine {
         &self.plugin.file.plugin.name
     }
 
+    /// The inference device, as "cpu" or "cuda:N".
+    pub fn device_name(&self) -> String {
+        match self.lock().map(|p| p.device()) {
+            Ok(tch::Device::Cuda(n)) => format!("cuda:{n}"),
+            Ok(tch::Device::Cpu) => "cpu".into(),
+            Ok(other) => format!("{other:?}").to_lowercase(),
+            Err(_) => "unavailable".into(),
+        }
+    }
+
     /// Whether this plugin processes a series with this first-slice header and grid; else
     /// the rule that failed.
     pub fn accepts(&self, header: &InMemDicomObject, grid: &Geometry) -> Result<(), String> {

@@ -41,11 +41,37 @@ pub struct SendOptions {
     pub calling_ae_title: String,
     pub max_pdu_length: u32,
     pub timeout: Duration,
+    /// Send over TLS with this client configuration; `None` is plain DICOM.
+    pub tls: Option<TlsClient>,
+}
+
+/// A TLS client configuration and the name the peer's certificate must carry.
+#[derive(Debug, Clone)]
+pub struct TlsClient {
+    pub config: std::sync::Arc<rustls::ClientConfig>,
+    pub server_name: String,
 }
 
 impl Default for SendOptions {
     fn default() -> Self {
-        SendOptions { calling_ae_title: "PAVSEG".into(), max_pdu_length: 131_072, timeout: Duration::from_secs(60) }
+        SendOptions { calling_ae_title: "PAVSEG".into(), max_pdu_length: 131_072, timeout: Duration::from_secs(60), tls: None }
+    }
+}
+
+/// The TCP socket under an association's stream (plain or TLS), for socket options.
+trait TcpSocket {
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl TcpSocket for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl TcpSocket for dicom_ul::association::client::TlsStream {
+    fn tcp(&self) -> &TcpStream {
+        &self.sock
     }
 }
 
@@ -95,12 +121,24 @@ pub fn send_files(dest: &Destination, opts: &SendOptions, files: &[OutgoingFile]
             vec![uids::EXPLICIT_VR_LITTLE_ENDIAN.to_string(), uids::IMPLICIT_VR_LITTLE_ENDIAN.to_string()],
         );
     }
-    let mut assoc = options
-        .establish((dest.host.as_str(), dest.port))
-        .map_err(|e| ScuError::Associate { destination: dest.to_string(), reason: e.to_string() })?;
+    let associate = |e: dicom_ul::association::Error| ScuError::Associate { destination: dest.to_string(), reason: crate::tls::error_chain(&e) };
+    match &opts.tls {
+        None => send_all(options.establish((dest.host.as_str(), dest.port)).map_err(associate)?, dest, files),
+        Some(tls) => {
+            let options = options.tls_config(tls.config.clone()).server_name(&tls.server_name);
+            send_all(options.establish_tls((dest.host.as_str(), dest.port)).map_err(associate)?, dest, files)
+        }
+    }
+}
+
+/// Sends every file over an established association, then releases it.
+fn send_all<S>(mut assoc: ClientAssociation<S>, dest: &Destination, files: &[OutgoingFile]) -> Result<Vec<FileOutcome>, ScuError>
+where
+    S: dicom_ul::association::CloseSocket + std::io::Read + std::io::Write + TcpSocket,
+{
     // Command and data set go out as separate PDUs: without this, Nagle's algorithm holds
     // the data set until the peer's delayed ACK of the command (~40 ms per instance).
-    let _ = assoc.inner_stream().set_nodelay(true);
+    let _ = assoc.inner_stream().tcp().set_nodelay(true);
     let mut outcomes = Vec::with_capacity(files.len());
     let mut message_id: u16 = 1;
     for f in files {
@@ -115,13 +153,19 @@ pub fn send_files(dest: &Destination, opts: &SendOptions, files: &[OutgoingFile]
             Err(e) => return Err(e),
         }
     }
-    assoc
-        .release()
-        .map_err(|e| ScuError::Associate { destination: dest.to_string(), reason: format!("release failed: {e}") })?;
+    // Every file has its C-STORE response: what the peer acknowledged is stored, whatever
+    // happens to the release (some peers drop the connection instead of answering it, seen
+    // with dcmtk over TLS). Failing here would send the same instances again.
+    if let Err(e) = assoc.release() {
+        tracing::warn!(destination = %dest, error = %crate::tls::error_chain(&e), "association release failed after every response arrived");
+    }
     Ok(outcomes)
 }
 
-fn send_one(assoc: &mut ClientAssociation<TcpStream>, dest: &Destination, f: &OutgoingFile, message_id: u16) -> Result<FileOutcome, ScuError> {
+fn send_one<S>(assoc: &mut ClientAssociation<S>, dest: &Destination, f: &OutgoingFile, message_id: u16) -> Result<FileOutcome, ScuError>
+where
+    S: dicom_ul::association::CloseSocket + std::io::Read + std::io::Write,
+{
     let accepted = |ts: &str| {
         assoc.presentation_contexts().iter().find(|pc| {
             pc.reason == PresentationContextResultReason::Acceptance

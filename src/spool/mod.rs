@@ -16,6 +16,7 @@
 mod durable;
 mod jobs;
 mod outbox;
+mod inventory;
 mod status;
 
 pub use durable::{fsync_dir, write_atomic};
@@ -149,7 +150,7 @@ pub(crate) fn list_names(dir: &Path) -> Result<Vec<String>, SpoolError> {
 }
 
 /// Bytes available to us on the file system holding `path`.
-fn free_bytes(path: &Path) -> Option<u64> {
+pub fn free_bytes(path: &Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };

@@ -45,6 +45,9 @@ pub struct TrainSummary {
     pub steps: u64,
 }
 
+/// Held while the network's weights are drawn from libtorch's global generator.
+static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn terr(action: &'static str) -> impl Fn(tch::TchError) -> TrainError {
     move |source| TrainError::Tensor { action, source }
 }
@@ -89,10 +92,16 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
     }
     tracing::info!(train = train_cases.len(), val = val_cases.len(), seconds = t0.elapsed().as_secs_f64(), "cases prepared");
 
-    tch::manual_seed(cfg.seed as i64);
     let vs = VarStore::new(device);
     let text = crate::infer::array2_to_tensor(&embeddings.data).map_err(|e| TrainError::Plugin { reason: e.to_string() })?;
-    let net = Lacaf::new(&net_cfg, &vs.root(), &text).map_err(|e| TrainError::Checkpoint { reason: e.to_string() })?;
+    let net = {
+        // libtorch's generator is process-wide: two runs initialising at once in one process
+        // (tests, a benchmark harness) would interleave their draws and each get an init that
+        // its seed does not determine.
+        let _seeded = INIT_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        tch::manual_seed(cfg.seed as i64);
+        Lacaf::new(&net_cfg, &vs.root(), &text).map_err(|e| TrainError::Checkpoint { reason: e.to_string() })?
+    };
     let mut opt = AdamW::new(&vs, AdamWConfig { beta1: cfg.optim.beta1, beta2: cfg.optim.beta2, eps: cfg.optim.eps, weight_decay: cfg.optim.weight_decay })?;
     let last_dir = cfg.out.join("last");
     let best_dir = cfg.out.join("best");

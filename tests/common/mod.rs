@@ -2,6 +2,7 @@
 //! own spool, phantoms, and the dcmtk peers.
 #![allow(dead_code)]
 
+pub mod orthanc;
 pub mod raw;
 
 use pavseg::phantom::{self, PhantomFiles, PhantomParams};
@@ -57,7 +58,10 @@ pub fn small_phantom(seed: u64) -> PhantomParams {
 /// A running `pavseg serve`.
 pub struct Node {
     pub child: Child,
+    /// The plain DICOM port (the TLS port when the node is TLS-only).
     pub port: u16,
+    pub tls_port: Option<u16>,
+    pub http_port: Option<u16>,
     pub spool: PathBuf,
     pub config: PathBuf,
     pub log: PathBuf,
@@ -66,6 +70,8 @@ pub struct Node {
 /// Settings of a test node. By default no plugin is loaded (series are only assembled).
 pub struct NodeConfig {
     pub ae_title: String,
+    /// DICOM port; 0 picks a free one (a node that restarts behind a router needs a fixed one).
+    pub port: u16,
     pub stability_seconds: f64,
     /// Extra lines for the `[node]` section.
     pub extra_node: String,
@@ -75,17 +81,21 @@ pub struct NodeConfig {
     pub destinations: Vec<(String, String, u16)>,
     /// Extra TOML appended at the end (whole sections).
     pub extra: String,
+    /// `[log] format`: "text" or "json".
+    pub log_format: &'static str,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
         NodeConfig {
             ae_title: "PAVSEG".into(),
+            port: 0,
             stability_seconds: 1.0,
             extra_node: String::new(),
             plugins: Vec::new(),
             destinations: Vec::new(),
             extra: String::new(),
+            log_format: "text",
         }
     }
 }
@@ -102,12 +112,14 @@ impl Node {
         let config = dir.join("pavseg.toml");
         let plugins: Vec<String> = cfg.plugins.iter().map(|p| format!("{:?}", p.display().to_string())).collect();
         let mut text = format!(
-            "[node]\nae_title = \"{}\"\nbind = \"127.0.0.1\"\nport = 0\nshutdown_grace_seconds = 10\n{}\n[spool]\ndir = \"{}\"\nstability_seconds = {}\nmin_free_bytes = 0\n[pipeline]\nplugins = [{}]\n[delivery]\ninitial_backoff_seconds = 0.5\nmax_backoff_seconds = 2.0\ntimeout_seconds = 5\n",
+            "[node]\nae_title = \"{}\"\nbind = \"127.0.0.1\"\nport = {}\nshutdown_grace_seconds = 10\n{}\n[spool]\ndir = \"{}\"\nstability_seconds = {}\nmin_free_bytes = 0\n[pipeline]\nplugins = [{}]\n[delivery]\ninitial_backoff_seconds = 0.5\nmax_backoff_seconds = 2.0\ntimeout_seconds = 5\n[http]\nport = 0\n[log]\nformat = \"{}\"\n",
             cfg.ae_title,
+            cfg.port,
             cfg.extra_node,
             spool.display(),
             cfg.stability_seconds,
             plugins.join(", "),
+            cfg.log_format,
         );
         for (name, ae, port) in &cfg.destinations {
             text += &format!("[[destinations]]\nname = \"{name}\"\nae_title = \"{ae}\"\nhost = \"127.0.0.1\"\nport = {port}\n");
@@ -117,26 +129,86 @@ impl Node {
         Self::start_with(dir, &config, &spool)
     }
 
-    /// Starts (or restarts) a node on an existing config file.
+    /// Starts (or restarts) a node on an existing config file. The node prints its addresses
+    /// and then "started" on stdout; everything after (log lines, when `[log] output` is
+    /// stdout) is copied into the log file beside stderr's.
     pub fn start_with(dir: &Path, config: &Path, spool: &Path) -> Node {
         let log = dir.join(format!("node-{}.log", rand_suffix()));
-        let log_file = std::fs::File::create(&log).unwrap();
+        let open_log = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .unwrap()
+        };
         let mut child = Command::new(BIN)
             .args(["serve", "--config"])
             .arg(config)
             .env("PAVSEG_LOG", "info,pavseg=debug")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(log_file)
+            .stderr(open_log())
             .spawn()
             .expect("spawn pavseg serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let port = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| {
-            panic!("node did not start: {line:?}; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let (mut port, mut tls_port, mut http_port) = (None, None, None);
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            seen.push_str(&line);
+            let line = line.trim();
+            let last_port = || line.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+            if line == "started" {
+                break;
+            } else if line.starts_with("listening on ") {
+                port = last_port();
+            } else if line.starts_with("listening (tls) on ") {
+                tls_port = last_port();
+            } else if line.starts_with("http on ") {
+                http_port = last_port();
+            }
+        }
+        let Some(port) = port.or(tls_port) else {
+            panic!(
+                "node did not start: {seen:?}; log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        };
+        let mut sink = open_log();
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut stdout, &mut sink);
         });
-        Node { child, port, spool: spool.to_path_buf(), config: config.to_path_buf(), log }
+        Node {
+            child,
+            port,
+            tls_port,
+            http_port,
+            spool: spool.to_path_buf(),
+            config: config.to_path_buf(),
+            log,
+        }
+    }
+
+    /// GET on the node's HTTP API: (status, body); None when it does not answer.
+    pub fn http_get(&self, path: &str) -> Option<(u16, String)> {
+        let port = self.http_port?;
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "-",
+                "-w",
+                "\n%{http_code}",
+                &format!("http://127.0.0.1:{port}{path}"),
+            ])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (body, code) = text.rsplit_once('\n')?;
+        Some((code.trim().parse().ok()?, body.to_string()))
     }
 
     pub fn log_text(&self) -> String {
