@@ -41,17 +41,28 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             listeners.http = Some(bind(&settings.http.bind, settings.http.port, "http.port").await?);
         }
         // Scripts and tests read the bound addresses (port 0 picks a free one) from the first
-        // lines of stdout, before any log line: plain DICOM first when there is one.
+        // lines of stdout, before any log line: plain DICOM first when there is one. A reader
+        // that stops reading (closes the pipe) must not stop the node, so write errors are
+        // ignored here, as the log writer ignores them.
+        let mut lines = Vec::new();
         if let Some(l) = &listeners.dicom {
-            println!("listening on {}", l.local_addr()?);
+            lines.push(format!("listening on {}", l.local_addr()?));
         }
         if let Some(l) = &listeners.dicom_tls {
-            println!("listening (tls) on {}", l.local_addr()?);
+            lines.push(format!("listening (tls) on {}", l.local_addr()?));
         }
         if let Some(l) = &listeners.http {
-            println!("http on {}", l.local_addr()?);
+            lines.push(format!("http on {}", l.local_addr()?));
         }
-        println!("started");
+        lines.push("started".into());
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            for line in &lines {
+                let _ = writeln!(out, "{line}");
+            }
+            let _ = out.flush();
+        }
         crate::node::run_listeners(listeners, settings, shutdown_signal()).await?;
         Ok(())
     })
