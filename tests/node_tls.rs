@@ -118,24 +118,22 @@ fn p(pki: &Path, f: &str) -> String {
     pki.join(f).display().to_string()
 }
 
-fn tls_echo(pki: &Path, port: u16, client: Option<&str>) -> Output {
-    let mut c = Command::new("echoscu");
-    match client {
-        Some(name) => c.args(["+tls", &p(pki, &format!("{name}.key")), &p(pki, &format!("{name}.crt"))]),
-        None => c.arg("+tla"),
+/// dcmtk's TLS options: `name`'s key and certificate (anonymous TLS without one), trusting `ca.crt`.
+fn dcmtk_tls(pki: &Path, name: Option<&str>) -> Vec<String> {
+    let mut args = match name {
+        Some(n) => vec!["+tls".to_string(), p(pki, &format!("{n}.key")), p(pki, &format!("{n}.crt"))],
+        None => vec!["+tla".to_string()],
     };
-    c.args([
-        "+cf",
-        &p(pki, "ca.crt"),
-        "-aet",
-        "PACS",
-        "-aec",
-        "PAVSEG",
-        "127.0.0.1",
-        &port.to_string(),
-    ])
-    .output()
-    .expect("echoscu (dcmtk)")
+    args.extend(["+cf".to_string(), p(pki, "ca.crt")]);
+    args
+}
+
+fn tls_echo(pki: &Path, port: u16, client: Option<&str>) -> Output {
+    Command::new("echoscu")
+        .args(dcmtk_tls(pki, client))
+        .args(["-aet", "PACS", "-aec", "PAVSEG", "127.0.0.1", &port.to_string()])
+        .output()
+        .expect("echoscu (dcmtk)")
 }
 
 #[test]
@@ -147,25 +145,17 @@ fn phantom_over_tls_both_ways_and_untrusted_clients_are_refused() {
     let scp_port = free_port();
     let scp_dir = t.path().join("pacs");
     std::fs::create_dir_all(&scp_dir).unwrap();
-    let mut scp = Command::new("storescp")
-        .args([
-            "+tls",
-            &p(&pki, "pacs.key"),
-            &p(&pki, "pacs.crt"),
-            "+cf",
-            &p(&pki, "ca.crt"),
-            "-rc",
-            "-aet",
-            "PACS",
-            "+xa",
-            "-od",
-        ])
+    // The harness's StoreScp, started here with TLS options; it is killed when dropped.
+    let child = Command::new("storescp")
+        .args(dcmtk_tls(&pki, Some("pacs")))
+        .args(["-rc", "-aet", "PACS", "+xa", "-od"])
         .arg(&scp_dir)
         .arg(scp_port.to_string())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(t.path().join("storescp.log")).unwrap())
         .spawn()
         .expect("storescp (dcmtk)");
+    let scp = StoreScp { child, port: scp_port, dir: scp_dir.clone() };
     let scp_up = wait_until(Duration::from_secs(10), || {
         tls_echo(&pki, scp_port, Some("sender")).status.success()
     });
@@ -215,17 +205,8 @@ fn phantom_over_tls_both_ways_and_untrusted_clients_are_refused() {
             return Err("the node stopped serving after the refusals".into());
         }
         let sent = Command::new("storescu")
-            .args([
-                "+tls",
-                &p(&pki, "sender.key"),
-                &p(&pki, "sender.crt"),
-                "+cf",
-                &p(&pki, "ca.crt"),
-                "-aet",
-                "PACS",
-                "-aec",
-                "PAVSEG",
-            ])
+            .args(dcmtk_tls(&pki, Some("sender")))
+            .args(["-aet", "PACS", "-aec", "PAVSEG"])
             .args(["127.0.0.1", &tls_port.to_string(), "+sd"])
             .arg(&ph.dicom_dir)
             .output()
@@ -233,25 +214,14 @@ fn phantom_over_tls_both_ways_and_untrusted_clients_are_refused() {
         if !sent.status.success() {
             return Err(format!("storescu +tls: {}", String::from_utf8_lossy(&sent.stderr)));
         }
-        let got_seg = wait_until(Duration::from_secs(240), || {
-            std::fs::read_dir(&scp_dir).into_iter().flatten().flatten().any(|e| {
-                dicom_object::OpenFileOptions::new()
-                    .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
-                    .open_file(e.path())
-                    .is_ok_and(|o| {
-                        o.meta().media_storage_sop_class_uid.trim_end_matches('\0')
-                            == dicom_dictionary_std::uids::SEGMENTATION_STORAGE
-                    })
-            })
-        });
+        let got_seg = wait_until(Duration::from_secs(240), || !scp.segmentations().is_empty());
         if !got_seg {
             return Err("no SEG arrived at storescp over TLS".into());
         }
         Ok(())
     })();
     let delivered = wait_until(Duration::from_secs(20), || node.log_text().contains("delivered"));
-    let _ = scp.kill();
-    let _ = scp.wait();
+    drop(scp);
     let log = node.log_text();
     result.unwrap_or_else(|e| {
         panic!(

@@ -3,6 +3,7 @@
 
 use super::store::{store_instance, StoreRequest};
 use super::{Shared, Transport};
+use crate::tls::TcpSocket;
 use crate::dimse::{self, command_field, Command, Status};
 use dicom_ul::association::AsyncServerAssociation;
 use dicom_ul::pdu::{PDataValue, PDataValueType};
@@ -24,23 +25,6 @@ struct PendingStore {
     /// Set once the data set outgrew `max_instance_bytes`: the rest is read and dropped, and
     /// the request is answered with A700.
     overflow: bool,
-}
-
-/// The socket under an association's stream, for socket options.
-pub(crate) trait TcpSocket {
-    fn tcp(&self) -> &TcpStream;
-}
-
-impl TcpSocket for TcpStream {
-    fn tcp(&self) -> &TcpStream {
-        self
-    }
-}
-
-impl TcpSocket for dicom_ul::association::server::AsyncTlsStream {
-    fn tcp(&self) -> &TcpStream {
-        self.get_ref().0
-    }
 }
 
 pub async fn serve(socket: TcpStream, peer: SocketAddr, transport: Transport, shared: Arc<Shared>, abort: watch::Receiver<bool>) {
@@ -87,7 +71,7 @@ fn timed_out(shared: &Shared, peer: SocketAddr, transport: Transport, limit: Dur
 
 async fn start<S>(assoc: AsyncServerAssociation<S>, peer: SocketAddr, transport: &'static str, shared: Arc<Shared>, abort: watch::Receiver<bool>)
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + TcpSocket,
+    S: AsyncRead + AsyncWrite + Unpin + Send + TcpSocket<Tcp = TcpStream>,
 {
     let calling = assoc.peer_ae_title().trim().to_string();
     let span = info_span!("association", calling_ae = %calling, called_ae = %shared.settings.node.ae_title, peer = %peer, transport);
@@ -99,7 +83,7 @@ where
 
 async fn run_association<S>(mut assoc: AsyncServerAssociation<S>, shared: Arc<Shared>, mut abort: watch::Receiver<bool>)
 where
-    S: AsyncRead + AsyncWrite + Unpin + Send + TcpSocket,
+    S: AsyncRead + AsyncWrite + Unpin + Send + TcpSocket<Tcp = TcpStream>,
 {
     let accepted = assoc.presentation_contexts().iter().filter(|pc| pc.reason == dicom_ul::pdu::PresentationContextResultReason::Acceptance).count();
     info!(contexts = assoc.presentation_contexts().len(), accepted, "association established");
@@ -260,7 +244,7 @@ where
 /// on (dcmtk's storescu by default) otherwise waits for our delayed ACK (~40 ms) between the
 /// command and the data set of every instance. Linux clears the flag after use, so it is set
 /// again before every read.
-fn quick_ack<S: TcpSocket + AsyncRead + AsyncWrite + Unpin + Send>(assoc: &mut AsyncServerAssociation<S>) {
+fn quick_ack<S: TcpSocket<Tcp = TcpStream> + AsyncRead + AsyncWrite + Unpin + Send>(assoc: &mut AsyncServerAssociation<S>) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;

@@ -66,20 +66,10 @@ fn attempt(shared: &Shared, r: &mut DeliveryRecord) {
     let opts = SendOptions {
         calling_ae_title: d.calling_ae_title.clone(),
         timeout: Duration::from_secs(d.timeout_seconds),
+        tls: shared.destination_tls.get(&r.destination_name).cloned(),
         ..SendOptions::default()
     };
     r.attempts += 1;
-    let tls = shared.destination_tls.get(&r.destination_name).map(|config| scu::TlsClient {
-        config: config.clone(),
-        server_name: shared
-            .settings
-            .destinations
-            .iter()
-            .find(|d| d.name == r.destination_name)
-            .and_then(|d| d.server_name.clone())
-            .unwrap_or_else(|| r.destination.host.clone()),
-    });
-    let opts = SendOptions { tls, ..opts };
     let result = OutgoingFile::open(&shared.spool.delivery_file(r))
         .and_then(|f| scu::send_files(&r.destination, &opts, &[f]))
         .map_err(|e| e.to_string())

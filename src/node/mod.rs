@@ -68,8 +68,9 @@ pub(crate) struct Shared {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// The same negotiation behind TLS, when `node.tls` is set.
     pub tls_options: Option<negotiation::Options>,
-    /// TLS client settings of the destinations that use TLS, by destination name.
-    pub destination_tls: std::collections::BTreeMap<String, Arc<rustls::ClientConfig>>,
+    /// TLS client settings (and the certificate name to expect) of the destinations that use
+    /// TLS, by destination name; built once at start-up.
+    pub destination_tls: std::collections::BTreeMap<String, crate::scu::TlsClient>,
     /// Plugins loaded at start-up, in the configured order.
     pub engines: Vec<crate::pipeline::Engine>,
     pub telemetry: Arc<crate::telemetry::Telemetry>,
@@ -97,8 +98,9 @@ pub async fn run_listeners(listeners: Listeners, settings: Settings, shutdown: i
     };
     let mut destination_tls = std::collections::BTreeMap::new();
     for d in &settings.destinations {
-        if let Some(c) = crate::tls::client_config(d).map_err(|source| NodeError::LoadDestinationTls { name: d.name.clone(), source })? {
-            destination_tls.insert(d.name.clone(), c);
+        if let Some(config) = crate::tls::client_config(d).map_err(|source| NodeError::LoadDestinationTls { name: d.name.clone(), source })? {
+            let server_name = d.server_name.clone().unwrap_or_else(|| d.host.clone());
+            destination_tls.insert(d.name.clone(), crate::scu::TlsClient { config, server_name });
         }
     }
     let engines = {
@@ -151,7 +153,6 @@ pub async fn run_listeners(listeners: Listeners, settings: Settings, shutdown: i
         info!(ae_title = %settings.node.ae_title, address = ?l.local_addr().ok(), mutual = settings.node.tls.as_ref().is_some_and(|t| t.client_ca.is_some()), "pavseg node listening (DICOM over TLS)");
         accepting.spawn(accept_loop(l, Transport::Tls, shared.clone(), limit.clone(), abort_rx.clone(), done_tx.clone()));
     }
-    let http_stop = stop_rx.clone();
     if let Some(l) = listeners.http {
         info!(address = ?l.local_addr().ok(), "HTTP API listening");
         let state = crate::http::ApiState {
@@ -160,7 +161,7 @@ pub async fn run_listeners(listeners: Listeners, settings: Settings, shutdown: i
             readiness: readiness.clone(),
             bearer_token: settings.http.bearer_token.clone(),
         };
-        let mut stop = http_stop;
+        let mut stop = stop_rx.clone();
         background.spawn(async move {
             let stopped = async move {
                 let _ = stop.wait_for(|s| *s).await;

@@ -9,6 +9,7 @@ pub use destination::Destination;
 pub use files::{collect_files, OutgoingFile};
 
 use crate::dimse::{self, Status};
+use crate::tls::TcpSocket;
 use dicom_dictionary_std::uids;
 use dicom_ul::association::client::ClientAssociationOptions;
 use dicom_ul::association::ClientAssociation;
@@ -55,23 +56,6 @@ pub struct TlsClient {
 impl Default for SendOptions {
     fn default() -> Self {
         SendOptions { calling_ae_title: "PAVSEG".into(), max_pdu_length: 131_072, timeout: Duration::from_secs(60), tls: None }
-    }
-}
-
-/// The TCP socket under an association's stream (plain or TLS), for socket options.
-trait TcpSocket {
-    fn tcp(&self) -> &TcpStream;
-}
-
-impl TcpSocket for TcpStream {
-    fn tcp(&self) -> &TcpStream {
-        self
-    }
-}
-
-impl TcpSocket for dicom_ul::association::client::TlsStream {
-    fn tcp(&self) -> &TcpStream {
-        &self.sock
     }
 }
 
@@ -134,7 +118,7 @@ pub fn send_files(dest: &Destination, opts: &SendOptions, files: &[OutgoingFile]
 /// Sends every file over an established association, then releases it.
 fn send_all<S>(mut assoc: ClientAssociation<S>, dest: &Destination, files: &[OutgoingFile]) -> Result<Vec<FileOutcome>, ScuError>
 where
-    S: dicom_ul::association::CloseSocket + std::io::Read + std::io::Write + TcpSocket,
+    S: dicom_ul::association::CloseSocket + std::io::Read + std::io::Write + TcpSocket<Tcp = TcpStream>,
 {
     // Command and data set go out as separate PDUs: without this, Nagle's algorithm holds
     // the data set until the peer's delayed ACK of the command (~40 ms per instance).

@@ -123,6 +123,42 @@ pub fn client_config(d: &DestinationSettings) -> Result<Option<Arc<ClientConfig>
     Ok(Some(Arc::new(config)))
 }
 
+/// The TCP socket under an association's stream, plain or TLS, for socket options (Nagle,
+/// quick ACKs). `Tcp` is tokio's socket for the node's async streams and std's for the
+/// blocking delivery client.
+pub trait TcpSocket {
+    type Tcp;
+    fn tcp(&self) -> &Self::Tcp;
+}
+
+impl TcpSocket for tokio::net::TcpStream {
+    type Tcp = tokio::net::TcpStream;
+    fn tcp(&self) -> &Self::Tcp {
+        self
+    }
+}
+
+impl TcpSocket for dicom_ul::association::server::AsyncTlsStream {
+    type Tcp = tokio::net::TcpStream;
+    fn tcp(&self) -> &Self::Tcp {
+        self.get_ref().0
+    }
+}
+
+impl TcpSocket for std::net::TcpStream {
+    type Tcp = std::net::TcpStream;
+    fn tcp(&self) -> &Self::Tcp {
+        self
+    }
+}
+
+impl TcpSocket for dicom_ul::association::client::TlsStream {
+    type Tcp = std::net::TcpStream;
+    fn tcp(&self) -> &Self::Tcp {
+        &self.sock
+    }
+}
+
 /// A human-readable chain of an error and its sources ("TLS handshake failed: peer sent no
 /// certificates"), for log lines that must say why a peer was refused.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
