@@ -1,11 +1,12 @@
 //! `pavseg bench ingest`: C-STORE ingest over loopback into the node against dcmtk's storescp
 //! (`bench/reference/ingest_dcmtk.sh`), both fed by the same sender (dcmtk storescu, one
-//! association, every file of the series), alternating in one run. The node acknowledges an
-//! instance only once it is fsync'd and renamed into its spool; storescp writes without fsync,
-//! so the ratio includes the price of durability.
+//! association per series, all series at once), alternating in one run. The node acknowledges
+//! an instance only once it is fsync'd and renamed into its spool; storescp writes without
+//! fsync, so the ratio includes the price of durability.
 
 use super::tools::{self, ToolError};
 use crate::config::{ConfigError, Settings};
+use dicom_dictionary_std::tags;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -35,8 +36,8 @@ pub enum IngestBenchError {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub reference: PathBuf,
-    /// Folder of DICOM files to send (one series).
-    pub series: PathBuf,
+    /// Folders of DICOM files to send, one series each, all at once (one association each).
+    pub series: Vec<PathBuf>,
     /// Scratch folder for the node's spools.
     pub work: PathBuf,
     pub rounds: usize,
@@ -75,6 +76,42 @@ fn series_files(dir: &Path) -> Result<(usize, u64), IngestBenchError> {
     Ok((n, bytes))
 }
 
+/// `n` series to send at once: `series` itself, then copies of it under `work` with new
+/// Study, Series and SOP Instance UIDs (written once; a later run reuses them).
+pub fn copies(series: &Path, work: &Path, n: usize) -> Result<Vec<PathBuf>, IngestBenchError> {
+    let mut out = vec![series.to_path_buf()];
+    for k in 1..n.max(1) {
+        let dir = work.join(format!("copy{k}"));
+        let done = work.join(format!("copy{k}.complete"));
+        if !done.is_file() {
+            let prepare = |e: &dyn std::fmt::Display| IngestBenchError::Prepare { path: dir.clone(), reason: e.to_string() };
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).map_err(|e| prepare(&e))?;
+            let _ = std::fs::remove_file(&done);
+            let (study, series_uid) = (crate::uid::generate("2.25"), crate::uid::generate("2.25"));
+            for entry in std::fs::read_dir(series).map_err(|e| prepare(&e))? {
+                let path = entry.map_err(|e| prepare(&e))?.path();
+                if !path.is_file() {
+                    continue;
+                }
+                let mut obj = dicom_object::open_file(&path).map_err(|e| prepare(&e))?;
+                let sop = crate::uid::generate("2.25");
+                let ui = |tag, v: &str| dicom_core::DataElement::new(tag, dicom_core::VR::UI, dicom_core::PrimitiveValue::from(v));
+                obj.put(ui(tags::STUDY_INSTANCE_UID, &study));
+                obj.put(ui(tags::SERIES_INSTANCE_UID, &series_uid));
+                obj.put(ui(tags::SOP_INSTANCE_UID, &sop));
+                obj.meta_mut().media_storage_sop_instance_uid = sop;
+                obj.meta_mut().update_information_group_length();
+                let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+                obj.write_to_file(dir.join(name)).map_err(|e| prepare(&e))?;
+            }
+            std::fs::write(&done, b"").map_err(|e| prepare(&e))?;
+        }
+        out.push(dir);
+    }
+    Ok(out)
+}
+
 /// `.dcm` files anywhere below `dir` (the instances a spool holds).
 fn count_instances(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
@@ -91,8 +128,35 @@ fn count_instances(dir: &Path) -> usize {
         .sum()
 }
 
-/// One storescu run into a fresh node (in this process, port 0, no plugin, a stability time
-/// longer than the run so that no job starts): seconds and instances stored.
+/// storescu of every series at once, one association (process) each; fails if any fails.
+pub(crate) fn send_all(port: u16, called: &str, series: &[PathBuf]) -> Result<(), IngestBenchError> {
+    let mut children = Vec::new();
+    for s in series {
+        let child = Command::new("storescu")
+            .args(["-aec", called, "127.0.0.1", &port.to_string(), "+sd"])
+            .arg(s)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| tools::ToolError::Spawn { tool: "storescu".into(), reason: e.to_string(), hint: "PATH (dcmtk's storescu)" })?;
+        children.push(child);
+    }
+    let mut failed = None;
+    for c in children {
+        let out = c.wait_with_output().map_err(|e| IngestBenchError::Node(format!("storescu: {e}")))?;
+        if !out.status.success() && failed.is_none() {
+            failed = Some(tools::ToolError::Failed {
+                tool: "storescu".into(),
+                status: out.status.to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).chars().take(3000).collect(),
+            });
+        }
+    }
+    failed.map_or(Ok(()), |e| Err(e.into()))
+}
+
+/// One storescu run per series into a fresh node (in this process, port 0, no plugin, a
+/// stability time longer than the run so that no job starts): seconds and instances stored.
 fn node_round(o: &Options, round: usize) -> Result<(f64, usize), IngestBenchError> {
     let dir = o.work.join(format!("node-round{round}"));
     let prepare = |e: &dyn std::fmt::Display| IngestBenchError::Prepare {
@@ -124,13 +188,7 @@ fn node_round(o: &Options, round: usize) -> Result<(f64, usize), IngestBenchErro
         let _ = stopped.await;
     }));
     let t = Instant::now();
-    let sent = tools::run(
-        "storescu",
-        Command::new("storescu")
-            .args(["-aec", "PAVSEG", "127.0.0.1", &port.to_string(), "+sd"])
-            .arg(&o.series),
-        "PATH (dcmtk's storescu)",
-    );
+    let sent = send_all(port, "PAVSEG", &o.series);
     let seconds = t.elapsed().as_secs_f64();
     let _ = stop.send(());
     let finished = rt.block_on(node);
@@ -148,7 +206,12 @@ pub fn run(o: &Options) -> Result<Report, IngestBenchError> {
     if !script.is_file() {
         return Err(IngestBenchError::FindReference { path: script });
     }
-    let (files, bytes) = series_files(&o.series)?;
+    let (mut files, mut bytes) = (0, 0);
+    for s in &o.series {
+        let (f, b) = series_files(s)?;
+        files += f;
+        bytes += b;
+    }
     let mut report = Report {
         files,
         bytes,
@@ -167,7 +230,7 @@ pub fn run(o: &Options) -> Result<Report, IngestBenchError> {
     for round in 0..o.rounds.max(1) {
         let (s, stored) = node_round(o, round)?;
         record("pavseg-node", s, stored, round, &mut report.node_s)?;
-        let out = tools::run("ingest_dcmtk.sh", Command::new("bash").arg(&script).arg(&o.series), "PATH (dcmtk)")?;
+        let out = tools::run("ingest_dcmtk.sh", Command::new("bash").arg(&script).args(&o.series), "PATH (dcmtk)")?;
         let fields = tools::result_fields("ingest_dcmtk.sh", &out.stdout)?;
         let s = tools::number::<f64>("ingest_dcmtk.sh", &fields, "seconds")?;
         let stored = tools::number::<usize>("ingest_dcmtk.sh", &fields, "files")?;

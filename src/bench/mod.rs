@@ -3,6 +3,7 @@
 
 pub mod infer;
 pub mod ingest;
+pub mod ingest_pipeline;
 pub mod memory;
 pub mod seg;
 pub mod tools;

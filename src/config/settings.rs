@@ -28,8 +28,17 @@ pub struct NodeSettings {
     pub port: u16,
     /// Calling AE titles allowed to associate; empty accepts any.
     pub allowed_calling_ae_titles: Vec<String>,
-    /// Associations served at once; more wait in the listen backlog.
+    /// Associations served at once. A peer that associates while all are busy waits up to
+    /// `associate_timeout_seconds` for one, then gets an A-ABORT.
     pub max_associations: usize,
+    /// Connections accepted that have not yet completed association negotiation (TLS
+    /// handshake and A-ASSOCIATE). They hold no association slot; beyond this number new
+    /// connections are closed at once, so silent sockets cannot shut real senders out.
+    pub max_pending_connections: usize,
+    /// The same bound per peer IP address.
+    pub max_pending_per_address: usize,
+    /// Time from TCP accept to an established association (and to a free association slot).
+    pub associate_timeout_seconds: u64,
     /// Largest PDU we accept, bytes.
     pub max_pdu_length: u32,
     /// Largest single instance we buffer, bytes; larger ones are refused with A700.
@@ -73,6 +82,9 @@ impl Default for NodeSettings {
             port: 11112,
             allowed_calling_ae_titles: Vec::new(),
             max_associations: 16,
+            max_pending_connections: 64,
+            max_pending_per_address: 8,
+            associate_timeout_seconds: 10,
             max_pdu_length: 131_072,
             max_instance_bytes: 512 * 1024 * 1024,
             read_timeout_seconds: 120,
@@ -117,6 +129,11 @@ pub struct PipelineSettings {
     pub queue_capacity: usize,
     /// Jobs processed at once.
     pub workers: usize,
+    /// A job started this many times without finishing (the node stopped while processing
+    /// it) is rejected instead of retried: a series that crashes the node cannot loop forever.
+    pub max_attempts: u32,
+    /// Wait before retrying a job whose results could not be written (a full disk).
+    pub retry_seconds: f64,
     /// Largest volume assembled, in voxels (4 bytes each in memory).
     pub max_series_voxels: usize,
     /// Allowed deviation of a slice gap from the median gap, relative.
@@ -129,6 +146,8 @@ impl Default for PipelineSettings {
             plugins: vec![PathBuf::from("plugins/pulmonary-av/plugin.toml")],
             queue_capacity: 64,
             workers: 2,
+            max_attempts: 3,
+            retry_seconds: 10.0,
             max_series_voxels: 512 * 512 * 2000,
             slice_spacing_tolerance: 0.05,
         }

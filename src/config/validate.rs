@@ -29,6 +29,13 @@ impl Settings {
             check(valid_ae_title(ae), "node.allowed_calling_ae_titles", || format!("{ae:?} is not an AE title"))?;
         }
         check(n.max_associations >= 1, "node.max_associations", || "must be at least 1".into())?;
+        check(n.max_pending_connections >= 1, "node.max_pending_connections", || "must be at least 1".into())?;
+        check(
+            (1..=n.max_pending_connections).contains(&n.max_pending_per_address),
+            "node.max_pending_per_address",
+            || format!("{} must lie in 1..=node.max_pending_connections", n.max_pending_per_address),
+        )?;
+        check(n.associate_timeout_seconds >= 1, "node.associate_timeout_seconds", || "must be at least 1".into())?;
         check((4096..=16 * 1024 * 1024).contains(&n.max_pdu_length), "node.max_pdu_length", || {
             format!("{} is outside 4096..=16777216", n.max_pdu_length)
         })?;
@@ -48,6 +55,10 @@ impl Settings {
         }
         check(p.queue_capacity >= 1, "pipeline.queue_capacity", || "must be at least 1".into())?;
         check(p.workers >= 1, "pipeline.workers", || "must be at least 1".into())?;
+        check(p.max_attempts >= 1, "pipeline.max_attempts", || "must be at least 1".into())?;
+        check(p.retry_seconds.is_finite() && p.retry_seconds > 0.0, "pipeline.retry_seconds", || {
+            format!("{} must be a positive number of seconds", p.retry_seconds)
+        })?;
         check(p.max_series_voxels >= 8, "pipeline.max_series_voxels", || "must be at least 8".into())?;
         check(
             p.slice_spacing_tolerance > 0.0 && p.slice_spacing_tolerance < 0.5,

@@ -2,6 +2,7 @@
 //! releases or aborts. A bad instance gets a failure status and the association goes on.
 
 use super::store::{store_instance, StoreRequest};
+use super::admission::{Admission, Pending};
 use super::{Shared, Transport};
 use crate::tls::TcpSocket;
 use crate::dimse::{self, command_field, Command, Status};
@@ -17,6 +18,9 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::{debug, info, info_span, warn, Instrument};
 
+/// A command set is a few hundred bytes; one spread over more than this is not a command.
+const MAX_COMMAND_BYTES: usize = 64 * 1024;
+
 /// A C-STORE whose data set is still arriving.
 struct PendingStore {
     command: Command,
@@ -27,20 +31,28 @@ struct PendingStore {
     overflow: bool,
 }
 
-pub async fn serve(socket: TcpStream, peer: SocketAddr, transport: Transport, shared: Arc<Shared>, abort: watch::Receiver<bool>) {
-    // A peer that connects and then says nothing (or stalls the TLS handshake) must not hold
-    // an association slot for longer than the read timeout.
-    let limit = Duration::from_secs(shared.settings.node.read_timeout_seconds);
+pub async fn serve(
+    socket: TcpStream,
+    peer: SocketAddr,
+    transport: Transport,
+    shared: Arc<Shared>,
+    abort: watch::Receiver<bool>,
+    pending: Pending,
+    admission: &Admission,
+) {
+    // A peer that connects and then says nothing (or stalls the TLS handshake) is dropped
+    // after the associate timeout; until then it holds only a pending place, no slot.
+    let limit = Duration::from_secs(shared.settings.node.associate_timeout_seconds);
     match transport {
         Transport::Plain => match tokio::time::timeout(limit, shared.options.establish_async(socket)).await {
-            Ok(Ok(assoc)) => start(assoc, peer, "dicom", shared, abort).await,
+            Ok(Ok(assoc)) => admitted(assoc, peer, "dicom", shared, abort, pending, admission, limit).await,
             Ok(Err(e)) => refused(&shared, peer, transport, &e),
             Err(_) => timed_out(&shared, peer, transport, limit),
         },
         Transport::Tls => {
             let Some(options) = shared.tls_options.as_ref() else { return };
             match tokio::time::timeout(limit, options.establish_tls_async(socket)).await {
-                Ok(Ok(assoc)) => start(assoc, peer, "dicom-tls", shared, abort).await,
+                Ok(Ok(assoc)) => admitted(assoc, peer, "dicom-tls", shared, abort, pending, admission, limit).await,
                 Ok(Err(e)) => refused(&shared, peer, transport, &e),
                 Err(_) => timed_out(&shared, peer, transport, limit),
             }
@@ -48,8 +60,39 @@ pub async fn serve(socket: TcpStream, peer: SocketAddr, transport: Transport, sh
     }
 }
 
+/// An established association waits for a free slot (holding its pending place meanwhile);
+/// when none frees up within the associate timeout it is aborted.
+#[allow(clippy::too_many_arguments)]
+async fn admitted<S>(
+    assoc: AsyncServerAssociation<S>,
+    peer: SocketAddr,
+    transport: &'static str,
+    shared: Arc<Shared>,
+    abort: watch::Receiver<bool>,
+    pending: Pending,
+    admission: &Admission,
+    limit: Duration,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + TcpSocket<Tcp = TcpStream>,
+{
+    let Some(slot) = admission.slot(limit).await else {
+        shared.telemetry.associations_refused.with_label_values(&["busy"]).inc();
+        warn!(peer = %peer, calling_ae = %assoc.peer_ae_title().trim(), max = shared.settings.node.max_associations, "every association slot is busy; association aborted");
+        let _ = assoc.abort().await;
+        return;
+    };
+    drop(pending);
+    start(assoc, peer, transport, shared, abort).await;
+    drop(slot);
+}
+
 fn refused(shared: &Shared, peer: SocketAddr, transport: Transport, e: &dicom_ul::association::Error) {
     use dicom_ul::association::Error as E;
+    if matches!(e, E::Timeout { .. }) {
+        // dicom-ul's own read timeout on the A-ASSOCIATE-RQ: the peer said nothing.
+        timed_out(shared, peer, transport, Duration::from_secs(shared.settings.node.associate_timeout_seconds));
+        return;
+    }
     let reason = match e {
         E::TlsHandshake { .. } | E::TlsConnection { .. } => "tls",
         E::TlsNotSupported => "tls_on_plain_port",
@@ -127,6 +170,11 @@ where
         for pdv in data {
             match pdv.value_type {
                 PDataValueType::Command => {
+                    if command_buf.len() + pdv.data.len() > MAX_COMMAND_BYTES {
+                        warn!(limit = MAX_COMMAND_BYTES, "DIMSE command set too long; aborting association");
+                        let _ = assoc.abort().await;
+                        return;
+                    }
                     command_buf.extend_from_slice(&pdv.data);
                     if !pdv.is_last {
                         continue;

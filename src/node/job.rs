@@ -1,7 +1,7 @@
 //! One job from sealed series to filed result: assemble, select a plugin, segment, write the
 //! SEG into the job folder and the outbox. Synchronous; runs on a blocking thread. Every
 //! outcome ends in a filed state (done, rejected or skipped) with its reason, or — when the
-//! spool itself fails — stays in the job area to be retried at the next start.
+//! spool itself fails (a full disk) — stays queued in the job area, and the worker retries it.
 
 use super::Shared;
 use crate::pipeline::{Engine, Outcome};
@@ -19,19 +19,34 @@ enum End {
     Skipped(String),
 }
 
-pub fn process_job(shared: &Shared, mut job: JobRecord) {
+/// What became of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processed {
+    /// Filed as done, rejected or skipped (or gone: filed by an earlier run).
+    Filed,
+    /// The spool could not be written; the job is still queued and should be tried again.
+    Retry,
+}
+
+pub fn process_job(shared: &Shared, mut job: JobRecord) -> Processed {
     let span = info_span!("job", job = %job.id, series = %job.series_instance_uid);
     let _enter = span.enter();
+    if !shared.spool.job_path(&job.id).exists() {
+        return Processed::Filed;
+    }
     job.attempts += 1;
     if let Err(e) = shared.spool.update_job(&mut job, JobState::Running) {
-        error!(error = %e, "cannot record job start; leaving it queued");
-        return;
+        error!(error = %e, "cannot record job start; it stays queued and is retried");
+        return Processed::Retry;
     }
     let end = match run(shared, &job) {
         Ok(end) => end,
         Err(e) => {
-            error!(error = %e, "spool failure; the job stays in the job area and is retried at the next start");
-            return;
+            // Not the series' fault: this attempt does not count towards pipeline.max_attempts.
+            job.attempts -= 1;
+            let _ = shared.spool.update_job(&mut job, JobState::Queued);
+            error!(error = %e, retry_in_s = shared.settings.pipeline.retry_seconds, "spool failure (full disk?); the job stays in the job area and is retried");
+            return Processed::Retry;
         }
     };
     let outcome = match &end {
@@ -51,10 +66,14 @@ pub fn process_job(shared: &Shared, mut job: JobRecord) {
             shared.spool.skip_job(&mut job, &reason).map(|_| ())
         }
     };
-    if let Err(e) = filed {
-        error!(error = %e, "cannot file the finished job");
-    }
     shared.outbox_wake.notify_one();
+    match filed {
+        Ok(()) => Processed::Filed,
+        Err(e) => {
+            error!(error = %e, "cannot file the finished job; retrying");
+            Processed::Retry
+        }
+    }
 }
 
 fn run(shared: &Shared, job: &JobRecord) -> Result<End, SpoolError> {

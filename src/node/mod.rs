@@ -7,6 +7,7 @@
 //! within a grace period, then aborts the rest.
 
 mod access;
+mod admission;
 mod association;
 mod delivery;
 mod job;
@@ -21,7 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 pub use tracker::Tracker;
@@ -54,9 +55,6 @@ pub struct Listeners {
     /// The HTTP API.
     pub http: Option<TcpListener>,
 }
-
-/// Jobs started this many times without finishing are rejected instead of retried.
-const MAX_ATTEMPTS: u32 = 3;
 
 /// State shared by every association and worker.
 pub(crate) struct Shared {
@@ -143,15 +141,16 @@ pub async fn run_listeners(listeners: Listeners, settings: Settings, shutdown: i
 
     let (abort_tx, abort_rx) = watch::channel(false);
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-    let limit = Arc::new(Semaphore::new(settings.node.max_associations));
+    let n = &settings.node;
+    let admission = admission::Admission::new(n.max_pending_connections, n.max_pending_per_address, n.max_associations);
     let mut accepting = tokio::task::JoinSet::new();
     if let Some(l) = listeners.dicom {
         info!(ae_title = %settings.node.ae_title, address = ?l.local_addr().ok(), "pavseg node listening (DICOM)");
-        accepting.spawn(accept_loop(l, Transport::Plain, shared.clone(), limit.clone(), abort_rx.clone(), done_tx.clone()));
+        accepting.spawn(accept_loop(l, Transport::Plain, shared.clone(), admission.clone(), abort_rx.clone(), done_tx.clone()));
     }
     if let Some(l) = listeners.dicom_tls {
         info!(ae_title = %settings.node.ae_title, address = ?l.local_addr().ok(), mutual = settings.node.tls.as_ref().is_some_and(|t| t.client_ca.is_some()), "pavseg node listening (DICOM over TLS)");
-        accepting.spawn(accept_loop(l, Transport::Tls, shared.clone(), limit.clone(), abort_rx.clone(), done_tx.clone()));
+        accepting.spawn(accept_loop(l, Transport::Tls, shared.clone(), admission.clone(), abort_rx.clone(), done_tx.clone()));
     }
     if let Some(l) = listeners.http {
         info!(address = ?l.local_addr().ok(), "HTTP API listening");
@@ -207,19 +206,18 @@ pub(crate) enum Transport {
     Tls,
 }
 
-/// Accepts connections while association slots are free; retries failed accepts forever with
-/// a capped backoff, and ends only when the task is aborted.
+/// Accepts connections as long as the pending bounds allow (closing the others at once),
+/// retries failed accepts forever with a capped backoff, and ends only when aborted.
 async fn accept_loop(
     listener: TcpListener,
     transport: Transport,
     shared: Arc<Shared>,
-    limit: Arc<Semaphore>,
+    admission: Arc<admission::Admission>,
     abort: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
 ) {
     let mut backoff = Duration::from_millis(50);
     loop {
-        let Ok(permit) = limit.clone().acquire_owned().await else { return };
         let (socket, peer) = match listener.accept().await {
             Ok(x) => {
                 backoff = Duration::from_millis(50);
@@ -232,11 +230,19 @@ async fn accept_loop(
                 continue;
             }
         };
+        let pending = match admission.admit(peer.ip()) {
+            Ok(p) => p,
+            Err(why) => {
+                shared.telemetry.associations_refused.with_label_values(&[why.label()]).inc();
+                admission.log_refusal(peer.ip(), why);
+                drop(socket);
+                continue;
+            }
+        };
         let _ = socket.set_nodelay(true);
-        let (shared, abort, done) = (shared.clone(), abort.clone(), done.clone());
+        let (shared, abort, done, admission) = (shared.clone(), abort.clone(), done.clone(), admission.clone());
         tokio::spawn(async move {
-            association::serve(socket, peer, transport, shared, abort).await;
-            drop(permit);
+            association::serve(socket, peer, transport, shared, abort, pending, &admission).await;
             drop(done);
         });
     }
@@ -254,7 +260,7 @@ async fn recover(shared: &Arc<Shared>) -> Result<Vec<JobRecord>, NodeError> {
         let mut queue = Vec::new();
         for mut job in shared.spool.open_jobs().map_err(NodeError::RecoverJobs)? {
             match job.state {
-                JobState::Queued | JobState::Running if job.attempts >= MAX_ATTEMPTS => {
+                JobState::Queued | JobState::Running if job.attempts >= shared.settings.pipeline.max_attempts => {
                     let reason = format!("job did not finish in {} attempts (the node stopped during processing)", job.attempts);
                     warn!(job = %job.id, series = %job.series_instance_uid, "{reason}");
                     shared.spool.reject_job(&mut job, &reason).map_err(NodeError::RecoverJobs)?;

@@ -44,7 +44,9 @@ pub fn options(node: &NodeSettings) -> Options {
         .max_pdu_length(node.max_pdu_length)
         .read_timeout(Duration::from_secs(node.read_timeout_seconds))
         .write_timeout(Duration::from_secs(node.read_timeout_seconds))
-        .strict(false)
+        // A PDU longer than our maximum is an error, not a reason to buffer: a length field
+        // claiming 4 GB must not make us collect 4 GB.
+        .strict(true)
         .with_abstract_syntax(uids::VERIFICATION);
     for class in STORAGE_SOP_CLASSES {
         o = o.with_abstract_syntax(*class);

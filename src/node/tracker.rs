@@ -63,6 +63,11 @@ impl Tracker {
             m.iter().filter(|(_, a)| a.in_flight == 0 && a.last.elapsed() >= quiet).map(|(s, _)| s.clone()).collect();
         let mut jobs = Vec::new();
         for series in ready {
+            if !shared.spool.series_dir(&series).is_ok_and(|d| d.exists()) {
+                // Every store into it failed (a full disk, a bad data set): nothing to seal.
+                m.remove(&series);
+                continue;
+            }
             match shared.spool.seal_series(&series) {
                 Ok(job) => {
                     info!(series = %series, job = %job.id, "series complete; job created");

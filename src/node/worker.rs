@@ -1,7 +1,9 @@
 //! Workers: take sealed jobs from the bounded queue and run the pipeline on each, off the
 //! async threads. A job's state is on disk before and after every step.
 
+use super::job::Processed;
 use super::Shared;
+use std::time::Duration;
 use crate::spool::JobRecord;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch, Mutex};
@@ -23,9 +25,23 @@ async fn worker(n: usize, shared: Arc<Shared>, rx: Arc<Mutex<mpsc::Receiver<JobR
             job = async { rx.lock().await.recv().await } => job,
         };
         let Some(job) = job else { return };
-        let s = shared.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || super::job::process_job(&s, job)).await {
-            error!(worker = n, error = %e, "job task panicked");
+        let retry = Duration::from_secs_f64(shared.settings.pipeline.retry_seconds);
+        loop {
+            let (s, j) = (shared.clone(), job.clone());
+            match tokio::task::spawn_blocking(move || super::job::process_job(&s, j)).await {
+                Ok(Processed::Filed) => break,
+                Ok(Processed::Retry) => {}
+                Err(e) => {
+                    error!(worker = n, error = %e, "job task panicked");
+                    break;
+                }
+            }
+            // The same worker retries, so a full disk holds back the queue instead of
+            // spinning through it; space freed is used without a restart.
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(retry) => {}
+            }
         }
     }
 }

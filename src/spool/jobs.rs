@@ -72,12 +72,8 @@ impl Spool {
             created += 1;
         };
         std::fs::create_dir_all(&dir).map_err(|source| SpoolError::CreateDir { path: dir.clone(), source })?;
-        durable::fsync_dir(&self.area("jobs"))?;
-        let dst = dir.join("instances");
-        std::fs::rename(&src, &dst).map_err(|source| SpoolError::Move { from: src.clone(), to: dst.clone(), source })?;
-        durable::fsync_dir(&self.area("series"))?;
-        self.carry_over_earlier_instances(series_uid, &dst)?;
-        durable::fsync_dir(&dir)?;
+        // The record goes first: when it cannot be written (a full disk) nothing has moved,
+        // the series stays in the arrival area and the next attempt starts over.
         let record = JobRecord {
             id,
             series_instance_uid: series_uid.to_string(),
@@ -88,7 +84,22 @@ impl Spool {
             reason: None,
             result: None,
         };
-        self.save_job(&record)?;
+        let undo = |e: SpoolError| {
+            let _ = std::fs::remove_dir_all(&dir);
+            e
+        };
+        self.save_job(&record).map_err(undo)?;
+        durable::fsync_dir(&self.area("jobs")).map_err(undo)?;
+        let dst = dir.join("instances");
+        std::fs::rename(&src, &dst)
+            .map_err(|source| undo(SpoolError::Move { from: src.clone(), to: dst.clone(), source }))?;
+        durable::fsync_dir(&self.area("series"))?;
+        if let Err(e) = self.carry_over_earlier_instances(series_uid, &dst) {
+            // The series itself is sealed; a new version without the older instances is
+            // better than a series that can never be sealed.
+            tracing::error!(series = series_uid, error = %e, "cannot carry earlier instances into the new job");
+        }
+        durable::fsync_dir(&dir)?;
         Ok(record)
     }
 
@@ -132,14 +143,19 @@ impl Spool {
     }
 
     /// Jobs in the job area (not yet done or rejected), oldest first. A job folder without a
-    /// record (crash during sealing) gets one; an empty leftover folder is removed.
+    /// record gets one; one with a record but no instances (a crash during sealing) or an
+    /// empty leftover folder is removed.
     pub fn open_jobs(&self) -> Result<Vec<JobRecord>, SpoolError> {
         let mut out = Vec::new();
         for name in list_names(&self.area("jobs"))? {
             let id = JobId(name.clone());
             let dir = self.job_dir(&id);
             let path = dir.join("job.json");
-            if path.exists() {
+            if path.exists() && !dir.join("instances").exists() {
+                // A crash between writing the record and moving the series in: the series is
+                // still in the arrival area and will be sealed again.
+                let _ = std::fs::remove_dir_all(&dir);
+            } else if path.exists() {
                 let bytes = std::fs::read(&path).map_err(|source| SpoolError::Read { path: path.clone(), source })?;
                 let record: JobRecord = serde_json::from_slice(&bytes)
                     .map_err(|e| SpoolError::BadJobRecord { path: path.clone(), reason: e.to_string() })?;

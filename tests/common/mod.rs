@@ -4,6 +4,7 @@
 
 pub mod orthanc;
 pub mod raw;
+pub mod wire;
 
 use pavseg::phantom::{self, PhantomFiles, PhantomParams};
 use std::io::{BufRead, BufReader};
@@ -77,12 +78,24 @@ pub struct NodeConfig {
     pub extra_node: String,
     /// Plugin files for `pipeline.plugins`.
     pub plugins: Vec<PathBuf>,
+    /// Extra lines for the `[pipeline]` section.
+    pub extra_pipeline: String,
+    /// Extra lines for the `[delivery]` section.
+    pub extra_delivery: String,
     /// `[[destinations]]`: (name, AE title, port on 127.0.0.1).
     pub destinations: Vec<(String, String, u16)>,
     /// Extra TOML appended at the end (whole sections).
     pub extra: String,
     /// `[log] format`: "text" or "json".
     pub log_format: &'static str,
+    /// `spool.dir` as the node sees it; default `dir/spool`.
+    pub spool_dir: Option<PathBuf>,
+    /// Where the test reads that spool (another mount namespace: `/proc/PID/root/...`).
+    pub spool_view: Option<PathBuf>,
+    /// `spool.min_free_bytes`.
+    pub min_free_bytes: u64,
+    /// A command that runs the node (e.g. `nsenter -t PID -m --`), empty: run it directly.
+    pub wrapper: Vec<String>,
 }
 
 impl Default for NodeConfig {
@@ -93,9 +106,15 @@ impl Default for NodeConfig {
             stability_seconds: 1.0,
             extra_node: String::new(),
             plugins: Vec::new(),
+            extra_pipeline: String::new(),
+            extra_delivery: String::new(),
             destinations: Vec::new(),
             extra: String::new(),
             log_format: "text",
+            spool_dir: None,
+            spool_view: None,
+            min_free_bytes: 0,
+            wrapper: Vec::new(),
         }
     }
 }
@@ -108,17 +127,20 @@ pub fn default_plugin() -> PathBuf {
 impl Node {
     /// Starts a node with its spool in `dir/spool`, port 0, and waits until it listens.
     pub fn start(dir: &Path, cfg: &NodeConfig) -> Node {
-        let spool = dir.join("spool");
+        let spool = cfg.spool_dir.clone().unwrap_or_else(|| dir.join("spool"));
         let config = dir.join("pavseg.toml");
         let plugins: Vec<String> = cfg.plugins.iter().map(|p| format!("{:?}", p.display().to_string())).collect();
         let mut text = format!(
-            "[node]\nae_title = \"{}\"\nbind = \"127.0.0.1\"\nport = {}\nshutdown_grace_seconds = 10\n{}\n[spool]\ndir = \"{}\"\nstability_seconds = {}\nmin_free_bytes = 0\n[pipeline]\nplugins = [{}]\n[delivery]\ninitial_backoff_seconds = 0.5\nmax_backoff_seconds = 2.0\ntimeout_seconds = 5\n[http]\nport = 0\n[log]\nformat = \"{}\"\n",
+            "[node]\nae_title = \"{}\"\nbind = \"127.0.0.1\"\nport = {}\nshutdown_grace_seconds = 10\n{}\n[spool]\ndir = \"{}\"\nstability_seconds = {}\nmin_free_bytes = {}\n[pipeline]\nplugins = [{}]\n{}\n[delivery]\ninitial_backoff_seconds = 0.5\nmax_backoff_seconds = 2.0\ntimeout_seconds = 5\n{}\n[http]\nport = 0\n[log]\nformat = \"{}\"\n",
             cfg.ae_title,
             cfg.port,
             cfg.extra_node,
             spool.display(),
             cfg.stability_seconds,
+            cfg.min_free_bytes,
             plugins.join(", "),
+            cfg.extra_pipeline,
+            cfg.extra_delivery,
             cfg.log_format,
         );
         for (name, ae, port) in &cfg.destinations {
@@ -126,13 +148,19 @@ impl Node {
         }
         text += &cfg.extra;
         std::fs::write(&config, text).unwrap();
-        Self::start_with(dir, &config, &spool)
+        let view = cfg.spool_view.clone().unwrap_or(spool);
+        Self::start_wrapped(dir, &config, &view, &cfg.wrapper)
     }
 
     /// Starts (or restarts) a node on an existing config file. The node prints its addresses
     /// and then "started" on stdout; everything after (log lines, when `[log] output` is
     /// stdout) is copied into the log file beside stderr's.
     pub fn start_with(dir: &Path, config: &Path, spool: &Path) -> Node {
+        Self::start_wrapped(dir, config, spool, &[])
+    }
+
+    /// As `start_with`, the node run by `wrapper` (a command and its arguments) when given.
+    pub fn start_wrapped(dir: &Path, config: &Path, spool: &Path, wrapper: &[String]) -> Node {
         let log = dir.join(format!("node-{}.log", rand_suffix()));
         let open_log = || {
             std::fs::OpenOptions::new()
@@ -141,7 +169,15 @@ impl Node {
                 .open(&log)
                 .unwrap()
         };
-        let mut child = Command::new(BIN)
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = command
             .args(["serve", "--config"])
             .arg(config)
             .env("PAVSEG_LOG", "info,pavseg=debug")

@@ -61,6 +61,33 @@ impl Raw {
     pub fn release(self) {
         self.assoc.release().unwrap();
     }
+
+    /// As `store`, but a lost connection is an error instead of a panic.
+    pub fn try_store(&mut self, pc: u8, class: &str, sop: &str, data: &[u8]) -> Result<(u16, Option<String>), String> {
+        let cmd = dimse::store_request(1, class, sop).map_err(|e| e.to_string())?;
+        self.assoc
+            .send(&Pdu::PData {
+                data: vec![PDataValue { presentation_context_id: pc, value_type: PDataValueType::Command, is_last: true, data: cmd }],
+            })
+            .map_err(|e| e.to_string())?;
+        {
+            let mut w = self.assoc.send_pdata(pc);
+            w.write_all(data).map_err(|e| e.to_string())?;
+            w.finish().map_err(|e| e.to_string())?;
+        }
+        match self.assoc.receive().map_err(|e| e.to_string())? {
+            Pdu::PData { data } if !data.is_empty() => {
+                let rsp = dimse::decode_command(&data[0].data).map_err(|e| e.to_string())?;
+                Ok((rsp.status.ok_or("response without status")?, rsp.error_comment))
+            }
+            other => Err(format!("unexpected {}", other.short_description())),
+        }
+    }
+
+    /// Releases, ignoring a peer that has gone.
+    pub fn try_release(self) {
+        let _ = self.assoc.release();
+    }
 }
 
 /// The data set bytes of a Part 10 file in its own transfer syntax.

@@ -21,6 +21,17 @@ pub struct IngestArgs {
     /// Alternations of the node and storescp; medians are compared.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
+    /// Series sent at once, one association each: copies of the series with their own
+    /// Study, Series and SOP Instance UIDs.
+    #[arg(long, default_value_t = 1)]
+    pub associations: usize,
+    /// Then run the whole pipeline with this plugin on the same series at once (a `pavseg
+    /// serve` process; SEGs back to a storescp): time to the last SEG and the node's peak RSS.
+    #[arg(long)]
+    pub pipeline: Option<PathBuf>,
+    /// `pipeline.workers` of that node.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
 }
 
 pub fn ingest(a: IngestArgs) -> anyhow::Result<()> {
@@ -38,16 +49,18 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<()> {
             bench::phantom_under(&a.work, &params)?.join("dicom")
         }
     };
+    let all = bench::ingest::copies(&series, &a.work.join("ingest-series"), a.associations)?;
     let o = bench::ingest::Options {
         reference: a.reference,
-        series: series.clone(),
+        series: all.clone(),
         work: a.work.join("ingest"),
         rounds: a.rounds,
     };
     let r = bench::ingest::run(&o)?;
     let median = |v: &[f64]| bench::median(v.to_vec());
     println!(
-        "ingest benchmark: {} ({} files, {:.1} MB), dcmtk storescu over one association, {} rounds",
+        "ingest benchmark: {} x {} ({} files, {:.1} MB), dcmtk storescu, one association per series, all at once, {} rounds",
+        all.len(),
         series.display(),
         r.files,
         r.bytes as f64 / 1e6,
@@ -70,5 +83,12 @@ pub fn ingest(a: IngestArgs) -> anyhow::Result<()> {
         "throughput ratio pavseg/storescp {:.2}",
         r.mb_per_s(&r.node_s) / r.mb_per_s(&r.dcmtk_s)
     );
+    if let Some(plugin) = a.pipeline {
+        let p = bench::ingest_pipeline::run(&all, &plugin, &a.work, a.workers)?;
+        println!(
+            "RESULT pipeline series={} ingest_seconds={:.1} seconds_to_last_seg={:.1} peak_rss_mib={:.0} workers={}",
+            p.series, p.ingest_seconds, p.seconds, p.peak_rss_mib, p.workers
+        );
+    }
     Ok(())
 }
