@@ -30,9 +30,10 @@ fn bench_ingest_compares_the_node_with_storescp() {
     let work = scratch("ingest");
     let w = work.to_str().unwrap();
     let out = bench(&[
-        "ingest", "--slices", "12", "--rows", "64", "--cols", "64", "--rounds", "1", "--work", w,
+        "ingest", "--slices", "12", "--rows", "64", "--cols", "64", "--rounds", "1", "--associations", "2", "--work", w,
     ]);
-    assert!(out.contains("RESULT pavseg-node") && out.contains("files=12"), "{out}");
+    // Two series at once, one association each: 24 files to both receivers.
+    assert!(out.contains("RESULT pavseg-node") && out.contains("files=24"), "{out}");
     assert!(
         out.contains("RESULT dcmtk-storescp") && out.contains("throughput ratio"),
         "{out}"
