@@ -28,6 +28,8 @@ pub const DATA_SET_PRESENT: u16 = 0x0000;
 pub enum DimseError {
     #[error("cannot decode DIMSE command set: {0}")]
     DecodeCommand(String),
+    #[error("cannot parse data set: {0}")]
+    DecodeDataSet(String),
     #[error("DIMSE command lacks {0}")]
     MissingField(&'static str),
     #[error("cannot encode DIMSE command set: {0}")]
@@ -47,10 +49,12 @@ pub struct Command {
     pub error_comment: Option<String>,
 }
 
-/// Parses a command set (always implicit VR little endian, PS3.7 6.3.1).
+/// Parses a command set (always implicit VR little endian, PS3.7 6.3.1); element lengths are
+/// checked first (see [`crate::element_lengths`]).
 pub fn decode_command(bytes: &[u8]) -> Result<Command, DimseError> {
-    let obj = InMemDicomObject::read_dataset_with_ts(bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
-        .map_err(|e| DimseError::DecodeCommand(e.to_string()))?;
+    let ts = IMPLICIT_VR_LITTLE_ENDIAN.erased();
+    crate::element_lengths::check_data_set(bytes, &ts).map_err(|e| DimseError::DecodeCommand(e.to_string()))?;
+    let obj = InMemDicomObject::read_dataset_with_ts(bytes, &ts).map_err(|e| DimseError::DecodeCommand(e.to_string()))?;
     let u16_of = |tag| obj.element(tag).ok().and_then(|e| e.to_int::<u16>().ok());
     let str_of = |tag| {
         obj.element(tag)
@@ -69,6 +73,14 @@ pub fn decode_command(bytes: &[u8]) -> Result<Command, DimseError> {
         status: u16_of(tags::STATUS),
         error_comment: str_of(tags::ERROR_COMMENT),
     })
+}
+
+/// Parses the data set of a C-STORE in its presentation context's transfer syntax, after
+/// checking that no element claims more bytes than the data set holds (dicom-parser would
+/// allocate the claimed length first; see [`crate::element_lengths`]).
+pub fn read_data_set(bytes: &[u8], ts: &dicom_encoding::TransferSyntax) -> Result<InMemDicomObject, DimseError> {
+    crate::element_lengths::check_data_set(bytes, ts).map_err(|e| DimseError::DecodeDataSet(e.to_string()))?;
+    InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|e| DimseError::DecodeDataSet(e.to_string()))
 }
 
 fn encode(elements: Vec<DataElement<InMemDicomObject>>) -> Result<Vec<u8>, DimseError> {

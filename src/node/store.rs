@@ -7,7 +7,7 @@ use crate::spool::SpoolError;
 use crate::uid;
 use dicom_dictionary_std::tags;
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use dicom_object::FileMetaTableBuilder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use tracing::{debug, warn};
 
@@ -41,9 +41,11 @@ pub fn store_instance(shared: &Shared, req: StoreRequest) -> StoreOutcome {
     let Some(ts) = TransferSyntaxRegistry.get(&req.transfer_syntax) else {
         return fail(Status::CannotUnderstand, format!("unknown transfer syntax {}", req.transfer_syntax));
     };
-    let obj = match InMemDicomObject::read_dataset_with_ts(req.data.as_slice(), ts) {
+    // Element lengths are checked against the bytes received first: a header that claims
+    // gigabytes must not become an allocation.
+    let obj = match crate::dimse::read_data_set(&req.data, ts) {
         Ok(o) => o,
-        Err(e) => return fail(Status::CannotUnderstand, format!("cannot parse data set: {e}")),
+        Err(e) => return fail(Status::CannotUnderstand, e.to_string()),
     };
     let text = |tag| {
         obj.element(tag).ok().and_then(|e| e.to_str().ok()).map(|s| uid::trim(s.trim()).to_string()).filter(|s| !s.is_empty())

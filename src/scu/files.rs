@@ -3,7 +3,7 @@
 use super::ScuError;
 use dicom_dictionary_std::uids;
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
-use dicom_object::{FileMetaTable, InMemDicomObject};
+use dicom_object::FileMetaTable;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,8 @@ impl OutgoingFile {
     /// Reads the file meta of `path`; errors if it is not a DICOM Part 10 file.
     pub fn open(path: &Path) -> Result<OutgoingFile, ScuError> {
         let fail = |reason: String| ScuError::ReadFile { path: path.to_path_buf(), reason };
+        // No element may claim more than the file holds (dicom-object allocates the claim).
+        crate::element_lengths::check_file(path).map_err(|e| fail(e.to_string()))?;
         let mut f = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
         let mut preamble = [0u8; 128];
         f.read_exact(&mut preamble).map_err(|_| fail("not a DICOM file (shorter than the 128-byte preamble)".into()))?;
@@ -61,7 +63,7 @@ impl OutgoingFile {
         let (Some(from), Some(to)) = (TransferSyntaxRegistry.get(&self.transfer_syntax), TransferSyntaxRegistry.get(ts)) else {
             return Err(transcode("unknown transfer syntax".into()));
         };
-        let obj = InMemDicomObject::read_dataset_with_ts(data, from).map_err(|e| transcode(e.to_string()))?;
+        let obj = crate::dimse::read_data_set(data, from).map_err(|e| transcode(e.to_string()))?;
         let mut out = Vec::with_capacity(data.len());
         obj.write_dataset_with_ts(&mut out, to).map_err(|e| transcode(e.to_string()))?;
         Ok(out)

@@ -3,10 +3,8 @@
 
 use crate::geometry::Geometry;
 use crate::io::nifti::{self, NiftiError};
-use ::nifti::{NiftiHeader, NiftiType};
-use flate2::read::MultiGzDecoder;
+use ::nifti::NiftiType;
 use ndarray::{Array3, ArrayView3};
-use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,37 +29,30 @@ pub fn write_label_nifti(path: &Path, labels: ArrayView3<'_, u8>, geometry: &Geo
 
 /// Reads a label map (`.nii` or `.nii.gz`) as `[k, j, i]` values with its grid.
 ///
-/// A single-file uint8 volume without scaling (what pavseg, SimpleITK and nibabel write for
-/// label maps) is read straight into its final array: NIfTI stores `i` fastest, which is the
-/// `[k, j, i]` standard layout, so it needs no conversion and no second copy. Other files go
-/// through the general reader.
+/// A uint8 volume without scaling (what pavseg, SimpleITK and nibabel write for label maps)
+/// keeps the voxel bytes as its array: NIfTI stores `i` fastest, which is the `[k, j, i]`
+/// standard layout, so it needs no conversion and no second copy. Other files go through the
+/// general conversion. Either way the header is checked against the file before any voxel is
+/// read ([`nifti::read_raw`]).
 pub fn read_label_nifti(path: &Path) -> Result<(Array3<u8>, Geometry), LabelNiftiError> {
     let fail = |reason: String| LabelNiftiError::Read { path: path.to_path_buf(), reason };
-    let gz = path.extension().is_some_and(|e| e == "gz");
-    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
-    let mut input: Box<dyn Read> =
-        if gz { Box::new(MultiGzDecoder::new(BufReader::new(file))) } else { Box::new(BufReader::new(file)) };
-    let header = NiftiHeader::from_reader(&mut input).map_err(|e| fail(e.to_string()))?;
-    let dims = header.dim().map_err(|e| fail(e.to_string()))?.to_vec();
+    let raw = nifti::read_raw(path)?;
+    let header = &raw.header;
     let unscaled = header.scl_slope == 0.0 || (header.scl_slope == 1.0 && header.scl_inter == 0.0);
-    let single_file = header.magic == *b"n+1\0";
-    let three_d = dims.len() >= 3 && dims[3..].iter().all(|&d| d == 1);
-    if header.data_type().ok() != Some(NiftiType::Uint8) || !unscaled || !single_file || !three_d {
-        drop(input);
-        return Ok(nifti::read::<u8>(path)?);
+    let three_d = raw.dims.len() >= 3 && raw.dims[3..].iter().all(|&d| d == 1);
+    if raw.datatype != NiftiType::Uint8 || !unscaled || !three_d {
+        return Ok(raw.into_array::<u8>(path)?);
     }
-    let [ni, nj, nk] = [dims[0] as usize, dims[1] as usize, dims[2] as usize];
-    let skip = (header.vox_offset as u64).saturating_sub(348);
-    std::io::copy(&mut (&mut input).take(skip), &mut std::io::sink()).map_err(|e| fail(e.to_string()))?;
-    let mut data = vec![0u8; nk * nj * ni];
-    input.read_exact(&mut data).map_err(|e| fail(format!("voxel data: {e}")))?;
-    let labels = Array3::from_shape_vec((nk, nj, ni), data).map_err(|e| fail(e.to_string()))?;
-    Ok((labels, nifti::header_geometry(&header, [ni, nj, nk])))
+    let [ni, nj, nk] = [raw.dims[0], raw.dims[1], raw.dims[2]];
+    let geometry = nifti::header_geometry(header, [ni, nj, nk]).map_err(fail)?;
+    let labels = Array3::from_shape_vec((nk, nj, ni), raw.voxels).map_err(|e| fail(e.to_string()))?;
+    Ok((labels, geometry))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ::nifti::NiftiHeader;
 
     #[test]
     fn reads_back_what_the_general_writer_wrote() {

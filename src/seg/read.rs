@@ -121,7 +121,8 @@ fn group<'a>(frame: &'a Obj, shared: Option<&'a Obj>, tag: Tag) -> Option<&'a Ob
 /// Reads the BINARY SEG at `path` onto `geometry`, the grid of its source series.
 pub fn read_segmentation(path: &Path, geometry: &Geometry) -> Result<ReadSegmentation, ReadError> {
     let p = || path.to_path_buf();
-    let file = dicom_object::open_file(path).map_err(|e| ReadError::Open { path: p(), reason: e.to_string() })?;
+    let file =
+        crate::element_lengths::open_file(path, None).map_err(|e| ReadError::Open { path: p(), reason: e.to_string() })?;
     let obj: &Obj = &file;
     let sop_class_uid = text(obj, tags::SOP_CLASS_UID).unwrap_or_default();
     if sop_class_uid != uids::SEGMENTATION_STORAGE {

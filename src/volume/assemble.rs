@@ -5,7 +5,7 @@ use super::header::{read_slice_header, SliceHeader};
 use super::{SeriesRef, SourceImage, Volume};
 use crate::geometry::{cross, dot, norm, normalize, sub, Geometry};
 use dicom_dictionary_std::tags;
-use dicom_object::{open_file, InMemDicomObject};
+use dicom_object::{DefaultDicomObject, InMemDicomObject};
 use dicom_pixeldata::PixelDecoder;
 use ndarray::{Array3, Axis};
 use rayon::prelude::*;
@@ -216,10 +216,30 @@ fn plan(headers: &mut [SliceHeader], limits: &AssemblyLimits) -> Result<Geometry
     ))
 }
 
+/// The sample layout dicom-pixeldata is trusted with: it converts 8 and 16 bits allocated only,
+/// builds a lookup table of 2^BitsStored entries and asserts 1 <= BitsStored <= 32, so a header
+/// with BitsStored 0 or beyond BitsAllocated would make it panic or allocate gigabytes.
+fn check_sample_layout(obj: &DefaultDicomObject) -> Result<(), String> {
+    let uint = |tag| obj.element(tag).ok().and_then(|e| e.to_int::<u16>().ok());
+    let allocated = uint(tags::BITS_ALLOCATED).ok_or("missing BitsAllocated")?;
+    let stored = uint(tags::BITS_STORED).ok_or("missing BitsStored")?;
+    if !matches!(allocated, 8 | 16) {
+        return Err(format!("BitsAllocated {allocated} (only 8 and 16 bits per sample are supported)"));
+    }
+    if stored == 0 || stored > allocated {
+        return Err(format!("BitsStored {stored} with BitsAllocated {allocated}"));
+    }
+    if let Some(high) = uint(tags::HIGH_BIT).filter(|&h| h >= allocated) {
+        return Err(format!("HighBit {high} with BitsAllocated {allocated}"));
+    }
+    Ok(())
+}
+
 /// Decodes one slice into Hounsfield units (RescaleSlope/Intercept applied).
 fn decode_hu(path: &Path, expected: usize) -> Result<Vec<f32>, AssembleError> {
     let fail = |reason: String| AssembleError::DecodePixels { path: path.to_path_buf(), reason };
-    let obj = open_file(path).map_err(|e| fail(e.to_string()))?;
+    let obj = crate::element_lengths::open_file(path, None).map_err(|e| fail(e.to_string()))?;
+    check_sample_layout(&obj).map_err(fail)?;
     let decoded = obj.decode_pixel_data().map_err(|e| fail(e.to_string()))?;
     let values: Vec<f32> = decoded.to_vec().map_err(|e| fail(e.to_string()))?;
     if values.len() != expected {
@@ -230,9 +250,7 @@ fn decode_hu(path: &Path, expected: usize) -> Result<Vec<f32>, AssembleError> {
 
 /// The first slice's data set without its pixel data.
 fn read_header_object(path: &Path) -> Result<InMemDicomObject, AssembleError> {
-    let obj = dicom_object::OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .open_file(path)
+    let obj = crate::element_lengths::open_file(path, Some(tags::PIXEL_DATA))
         .map_err(|e| AssembleError::ReadHeader { path: path.to_path_buf(), reason: e.to_string() })?;
     Ok(obj.into_inner())
 }

@@ -3,7 +3,7 @@
 use super::assemble::AssembleError;
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
-use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use dicom_object::DefaultDicomObject;
 use std::path::{Path, PathBuf};
 
 /// Geometry and identity of one single-frame image.
@@ -26,11 +26,10 @@ pub struct SliceHeader {
     pub number_of_frames: u32,
 }
 
-/// Reads the header of one file (stops before the pixel data).
+/// Reads the header of one file (stops before the pixel data), after checking that no
+/// element claims more bytes than the file holds.
 pub fn read_slice_header(path: &Path) -> Result<SliceHeader, AssembleError> {
-    let obj = OpenFileOptions::new()
-        .read_until(tags::PIXEL_DATA)
-        .open_file(path)
+    let obj = crate::element_lengths::open_file(path, Some(tags::PIXEL_DATA))
         .map_err(|e| AssembleError::ReadHeader { path: path.to_path_buf(), reason: e.to_string() })?;
     SliceHeader::from_object(path, &obj)
 }

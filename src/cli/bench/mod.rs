@@ -1,6 +1,7 @@
 //! `pavseg bench <name>`: benchmarks against the reference tools, measured in one run and
 //! reported as ratios. One file per benchmark.
 
+mod fuzz;
 mod infer;
 mod ingest;
 mod reference_net;
@@ -30,6 +31,12 @@ pub enum Bench {
     VesselnessWorker(vesselness::WorkerArgs),
     /// Seconds per training step (batch 2, 96^3, CPU) vs PyTorch eager (lacaf_torch.py train).
     Train(train::TrainArgs),
+    /// Mutation fuzzing of every parser that sees outside bytes (DICOM files and data sets,
+    /// PDUs, NIfTI, DICOM-SEG, settings and plugin TOML); nonzero exit on findings.
+    Fuzz(fuzz::FuzzArgs),
+    /// One fuzzing worker (started by `bench fuzz`).
+    #[command(hide = true)]
+    FuzzWorker(fuzz::FuzzWorkerArgs),
 }
 
 /// The repository's `bench/reference/`: the scripts that run the reference tools.
@@ -57,5 +64,7 @@ pub fn run(b: Bench) -> anyhow::Result<()> {
         Bench::Vesselness(a) => vesselness::vesselness(a),
         Bench::VesselnessWorker(a) => vesselness::worker(a),
         Bench::Train(a) => train::train(a),
+        Bench::Fuzz(a) => fuzz::fuzz(a),
+        Bench::FuzzWorker(a) => fuzz::worker(a),
     }
 }
