@@ -170,6 +170,16 @@ struct Open {
     base: u64,
 }
 
+impl Open {
+    fn sequence(len: Length, pixel_data: bool, base: u64) -> Open {
+        Open { item: false, len, pixel_data, base }
+    }
+
+    fn item(len: Length, pixel_data: bool, base: u64) -> Open {
+        Open { item: true, len, pixel_data, base }
+    }
+}
+
 /// Walks one data set as dicom-parser's `DataSetReader` reads it (a port of its state
 /// machine: sequence tokens ended by length or delimiter, the pending delimiter check,
 /// encapsulated pixel data with its offset table), checking each value before the parser
@@ -207,12 +217,7 @@ fn walk_data_set<'a, I: Input + 'a>(w: &mut Walk<I>, headers: &Headers<'a>) -> R
                         return Ok(());
                     };
                     in_sequence = false;
-                    open.push(Open {
-                        item: true,
-                        len,
-                        pixel_data,
-                        base: w.counter,
-                    });
+                    open.push(Open::item(len, pixel_data, w.counter));
                     pending |= len == Length(0);
                 }
                 Ok(SequenceItemHeader::ItemDelimiter) => {
@@ -241,21 +246,11 @@ fn walk_data_set<'a, I: Input + 'a>(w: &mut Walk<I>, headers: &Headers<'a>) -> R
             pending = true;
         } else if let Some(header) = last_header.take() {
             if header.is_encapsulated_pixeldata() {
-                open.push(Open {
-                    item: false,
-                    len: Length::UNDEFINED,
-                    pixel_data: true,
-                    base: w.counter,
-                });
+                open.push(Open::sequence(Length::UNDEFINED, true, w.counter));
                 match headers.item(w) {
                     Ok(SequenceItemHeader::Item { len }) => {
                         in_sequence = false;
-                        open.push(Open {
-                            item: true,
-                            len,
-                            pixel_data: true,
-                            base: w.counter,
-                        });
+                        open.push(Open::item(len, true, w.counter));
                         if len == Length(0) {
                             pending = true;
                         } else {
@@ -283,12 +278,7 @@ fn walk_data_set<'a, I: Input + 'a>(w: &mut Walk<I>, headers: &Headers<'a>) -> R
             let len = header.length();
             if header.vr() == VR::SQ {
                 in_sequence = true;
-                open.push(Open {
-                    item: false,
-                    len,
-                    pixel_data: false,
-                    base: w.counter,
-                });
+                open.push(Open::sequence(len, false, w.counter));
                 pending |= len == Length(0);
             } else if header.tag() == SequenceItemHeader::ItemDelimiter.tag() {
                 if !open.is_empty() {
@@ -300,12 +290,7 @@ fn walk_data_set<'a, I: Input + 'a>(w: &mut Walk<I>, headers: &Headers<'a>) -> R
                 last_header = Some(header);
             } else {
                 in_sequence = true;
-                open.push(Open {
-                    item: false,
-                    len,
-                    pixel_data: false,
-                    base: w.counter,
-                });
+                open.push(Open::sequence(len, false, w.counter));
             }
         }
     }

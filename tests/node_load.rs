@@ -61,6 +61,7 @@ fn sixty_series_in_a_row_leave_memory_files_and_threads_flat() {
     let node = node_with_pacs(&t, &scp);
     let pid = node.child.id();
     let mut after_10 = None;
+    let mut rss_every_10 = Vec::new();
     let t0 = Instant::now();
     for k in 0..60u64 {
         let dir = t.path().join("series");
@@ -81,8 +82,11 @@ fn sixty_series_in_a_row_leave_memory_files_and_threads_flat() {
         let (area, _) = node.wait_job(&series, WAIT).expect("job filed");
         assert_eq!(area, "done", "series {k}");
         assert!(wait_until(WAIT, || scp.segmentations().len() == k as usize + 1), "SEG of series {k} not delivered");
-        if k == 9 {
+        if k % 10 == 9 {
             std::thread::sleep(Duration::from_millis(500));
+            rss_every_10.push(rss_mib(pid).0.round());
+        }
+        if k == 9 {
             after_10 = Some((rss_mib(pid).0, fds_and_threads(pid)));
         }
     }
@@ -93,6 +97,7 @@ fn sixty_series_in_a_row_leave_memory_files_and_threads_flat() {
         "60 series in {:.0} s; after the 10th: RSS {rss10:.0} MiB, {fds10} fds, {threads10} threads; after the 60th: RSS {rss60:.0} MiB, {fds60} fds, {threads60} threads",
         t0.elapsed().as_secs_f64()
     );
+    eprintln!("RSS after series 10, 20, ... 60: {rss_every_10:?} MiB");
     assert!(rss60 <= rss10 * 1.10, "RSS grew from {rss10:.0} to {rss60:.0} MiB");
     // A few blocking-pool threads come and go (they idle out after 10 s); a leak of one
     // descriptor or thread per series would show as +50.

@@ -10,6 +10,7 @@ mod access;
 mod admission;
 mod association;
 mod delivery;
+mod heap;
 mod job;
 mod negotiation;
 mod store;

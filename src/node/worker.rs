@@ -28,7 +28,12 @@ async fn worker(n: usize, shared: Arc<Shared>, rx: Arc<Mutex<mpsc::Receiver<JobR
         let retry = Duration::from_secs_f64(shared.settings.pipeline.retry_seconds);
         loop {
             let (s, j) = (shared.clone(), job.clone());
-            match tokio::task::spawn_blocking(move || super::job::process_job(&s, j)).await {
+            let processed = tokio::task::spawn_blocking(move || {
+                let processed = super::job::process_job(&s, j);
+                super::heap::release_free_memory();
+                processed
+            });
+            match processed.await {
                 Ok(Processed::Filed) => break,
                 Ok(Processed::Retry) => {}
                 Err(e) => {

@@ -2,10 +2,11 @@
 //! grid, and decode them into Hounsfield units.
 
 use super::header::{read_slice_header, SliceHeader};
+use super::pixel_checks;
 use super::{SeriesRef, SourceImage, Volume};
 use crate::geometry::{cross, dot, norm, normalize, sub, Geometry};
 use dicom_dictionary_std::tags;
-use dicom_object::{DefaultDicomObject, InMemDicomObject};
+use dicom_object::InMemDicomObject;
 use dicom_pixeldata::PixelDecoder;
 use ndarray::{Array3, Axis};
 use rayon::prelude::*;
@@ -216,30 +217,12 @@ fn plan(headers: &mut [SliceHeader], limits: &AssemblyLimits) -> Result<Geometry
     ))
 }
 
-/// The sample layout dicom-pixeldata is trusted with: it converts 8 and 16 bits allocated only,
-/// builds a lookup table of 2^BitsStored entries and asserts 1 <= BitsStored <= 32, so a header
-/// with BitsStored 0 or beyond BitsAllocated would make it panic or allocate gigabytes.
-fn check_sample_layout(obj: &DefaultDicomObject) -> Result<(), String> {
-    let uint = |tag| obj.element(tag).ok().and_then(|e| e.to_int::<u16>().ok());
-    let allocated = uint(tags::BITS_ALLOCATED).ok_or("missing BitsAllocated")?;
-    let stored = uint(tags::BITS_STORED).ok_or("missing BitsStored")?;
-    if !matches!(allocated, 8 | 16) {
-        return Err(format!("BitsAllocated {allocated} (only 8 and 16 bits per sample are supported)"));
-    }
-    if stored == 0 || stored > allocated {
-        return Err(format!("BitsStored {stored} with BitsAllocated {allocated}"));
-    }
-    if let Some(high) = uint(tags::HIGH_BIT).filter(|&h| h >= allocated) {
-        return Err(format!("HighBit {high} with BitsAllocated {allocated}"));
-    }
-    Ok(())
-}
-
 /// Decodes one slice into Hounsfield units (RescaleSlope/Intercept applied).
 fn decode_hu(path: &Path, expected: usize) -> Result<Vec<f32>, AssembleError> {
     let fail = |reason: String| AssembleError::DecodePixels { path: path.to_path_buf(), reason };
     let obj = crate::element_lengths::open_file(path, None).map_err(|e| fail(e.to_string()))?;
-    check_sample_layout(&obj).map_err(fail)?;
+    pixel_checks::check_sample_layout(&obj).map_err(fail)?;
+    pixel_checks::check_jpeg_ls_frame(&obj).map_err(fail)?;
     let decoded = obj.decode_pixel_data().map_err(|e| fail(e.to_string()))?;
     let values: Vec<f32> = decoded.to_vec().map_err(|e| fail(e.to_string()))?;
     if values.len() != expected {

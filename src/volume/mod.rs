@@ -3,6 +3,7 @@
 
 mod assemble;
 mod header;
+mod pixel_checks;
 mod summary;
 
 pub use assemble::{assemble_files, assemble_headers, assemble_slices, AssembleError, AssemblyLimits};

@@ -9,19 +9,12 @@ use crate::volume::{assemble_slices, read_slice_header, SliceHeader};
 use dicom_object::OpenFileOptions;
 use std::path::Path;
 
-pub const TARGET: Target = Target {
-    name: "dicom-file",
-    about: "DICOM Part 10 file: dicom-object, SliceHeader, assemble_slices with valid slices",
-    prepare,
+pub const TARGET: Target = Target::against_series(
+    "dicom-file",
+    "DICOM Part 10 file: dicom-object, SliceHeader, assemble_slices with valid slices",
     run,
-    dictionary: super::tokens::dicom,
-    builtin_seeds: &[],
-    hidden: false,
-};
-
-fn prepare() -> Result<(), String> {
-    fixture::series().map(|_| ())
-}
+    super::tokens::dicom,
+);
 
 fn run(bytes: &[u8]) {
     let Ok(series) = fixture::series() else { return };

@@ -71,8 +71,35 @@ pub fn select(name: &str) -> Result<Vec<&'static Target>, FuzzError> {
     }
 }
 
+impl Target {
+    /// A target whose inputs are read against the phantom series of `fixture` (built once in
+    /// `prepare`), with the default seeds from its corpus folder.
+    const fn against_series(
+        name: &'static str,
+        about: &'static str,
+        run: fn(&[u8]),
+        dictionary: fn() -> Vec<Vec<u8>>,
+    ) -> Target {
+        Target { name, about, prepare: prepare_series, run, dictionary, builtin_seeds: &[], hidden: false }
+    }
+
+    /// A harness self-test: hidden from `all`, no preparation, no tokens, its own seeds.
+    const fn selftest(
+        name: &'static str,
+        about: &'static str,
+        run: fn(&[u8]),
+        builtin_seeds: &'static [&'static [u8]],
+    ) -> Target {
+        Target { name, about, prepare: nothing_to_prepare, run, dictionary: no_tokens, builtin_seeds, hidden: true }
+    }
+}
+
 fn nothing_to_prepare() -> Result<(), String> {
     Ok(())
+}
+
+fn prepare_series() -> Result<(), String> {
+    fixture::series().map(|_| ())
 }
 
 fn no_tokens() -> Vec<Vec<u8>> {

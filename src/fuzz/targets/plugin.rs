@@ -7,19 +7,12 @@ use super::Target;
 use crate::plugin::{selection, Plugin};
 use std::path::Path;
 
-pub const TARGET: Target = Target {
-    name: "plugin",
-    about: "plugin TOML: plugin::Plugin::parse, selection rules applied, prompts",
-    prepare,
+pub const TARGET: Target = Target::against_series(
+    "plugin",
+    "plugin TOML: plugin::Plugin::parse, selection rules applied, prompts",
     run,
-    dictionary: super::tokens::toml,
-    builtin_seeds: &[],
-    hidden: false,
-};
-
-fn prepare() -> Result<(), String> {
-    fixture::series().map(|_| ())
-}
+    super::tokens::toml,
+);
 
 fn run(bytes: &[u8]) {
     let Ok(series) = fixture::series() else { return };

@@ -6,19 +6,12 @@ use super::Target;
 use crate::fuzz::scratch;
 use crate::seg::read_segmentation;
 
-pub const TARGET: Target = Target {
-    name: "seg",
-    about: "DICOM-SEG: seg::read_segmentation onto the phantom's grid, to_label_values",
-    prepare,
+pub const TARGET: Target = Target::against_series(
+    "seg",
+    "DICOM-SEG: seg::read_segmentation onto the phantom's grid, to_label_values",
     run,
-    dictionary: super::tokens::dicom,
-    builtin_seeds: &[],
-    hidden: false,
-};
-
-fn prepare() -> Result<(), String> {
-    fixture::series().map(|_| ())
-}
+    super::tokens::dicom,
+);
 
 fn run(bytes: &[u8]) {
     let Ok(series) = fixture::series() else { return };

@@ -5,48 +5,36 @@
 use super::Target;
 
 #[doc(hidden)]
-pub const PANIC: Target = Target {
-    name: "selftest-panic",
-    about: "harness check: panics on inputs of odd length",
-    prepare: super::nothing_to_prepare,
-    run: panic_on_odd_length,
-    dictionary: super::no_tokens,
-    builtin_seeds: &[b"odd", b"even"],
-    hidden: true,
-};
+pub const PANIC: Target = Target::selftest(
+    "selftest-panic",
+    "harness check: panics on inputs of odd length",
+    panic_on_odd_length,
+    &[b"odd", b"even"],
+);
 
 #[doc(hidden)]
-pub const ALLOC: Target = Target {
-    name: "selftest-alloc",
-    about: "harness check: asks for 1 GiB when the first byte is 'T' (try_reserve) or 'V' (vec!)",
-    prepare: super::nothing_to_prepare,
-    run: allocate_on_marker,
-    dictionary: super::no_tokens,
-    builtin_seeds: &[b"Try", b"Vec", b"small"],
-    hidden: true,
-};
+pub const ALLOC: Target = Target::selftest(
+    "selftest-alloc",
+    "harness check: asks for 1 GiB when the first byte is 'T' (try_reserve) or 'V' (vec!)",
+    allocate_on_marker,
+    &[b"Try", b"Vec", b"small"],
+);
 
 #[doc(hidden)]
-pub const HANG: Target = Target {
-    name: "selftest-hang",
-    about: "harness check: never returns on inputs that start with 'H'",
-    prepare: super::nothing_to_prepare,
-    run: hang_on_marker,
-    dictionary: super::no_tokens,
-    builtin_seeds: &[b"Hang", b"fine"],
-    hidden: true,
-};
+pub const HANG: Target = Target::selftest(
+    "selftest-hang",
+    "harness check: never returns on inputs that start with 'H'",
+    hang_on_marker,
+    &[b"Hang", b"fine"],
+);
 
 #[doc(hidden)]
-pub const CRASH: Target = Target {
-    name: "selftest-crash",
-    about: "harness check: aborts the process on inputs that start with 'A'",
-    prepare: super::nothing_to_prepare,
-    run: abort_on_marker,
-    dictionary: super::no_tokens,
-    builtin_seeds: &[b"Abort", b"fine"],
-    hidden: true,
-};
+pub const CRASH: Target = Target::selftest(
+    "selftest-crash",
+    "harness check: aborts the process on inputs that start with 'A'",
+    abort_on_marker,
+    &[b"Abort", b"fine"],
+);
 
 /// What the allocation checks ask for.
 pub const SELFTEST_ALLOCATION: usize = 1 << 30;
