@@ -247,6 +247,7 @@ pub fn prepare_input(work: &Path, shape: [usize; 3]) -> Result<(PathBuf, PathBuf
         pixel_spacing: 0.7,
         slice_spacing: 1.0,
         feet_first: false,
+        ..Default::default()
     };
     let dir = work.join("phantom");
     let p = phantom::generate(&params);

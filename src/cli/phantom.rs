@@ -26,6 +26,10 @@ pub struct Args {
     /// Feet-first supine instead of head-first supine.
     #[arg(long)]
     pub feet_first: bool,
+    /// Phantom family (standard, contrast, no-airways, low-dose) or a family .toml file: the
+    /// look and the vessel growth; the grid comes from the flags above.
+    #[arg(long, default_value = "standard")]
+    pub family: String,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -43,6 +47,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         pixel_spacing: a.pixel_spacing,
         slice_spacing: a.slice_spacing,
         feet_first: a.feet_first,
+        family: phantom::Family::resolve(&a.family)?,
     };
     let t = std::time::Instant::now();
     let p = phantom::generate(&params);

@@ -1,7 +1,7 @@
 //! `pavseg phantom-dataset`: a reproducible training dataset of phantoms (fully and
 //! half-labelled) with its manifest.
 
-use crate::phantom::PhantomParams;
+use crate::phantom::{Family, PhantomParams};
 use crate::train::dataset::{LabeledSide, Split};
 use crate::train::phantoms::{make_phantom_dataset, PhantomCase};
 use anyhow::Context;
@@ -26,16 +26,33 @@ pub struct Args {
     /// Training seeds whose left side is erased.
     #[arg(long, default_value = "")]
     pub half_right: String,
-    #[arg(long, default_value_t = 64)]
-    pub slices: usize,
-    #[arg(long, default_value_t = 96)]
-    pub rows: usize,
-    #[arg(long, default_value_t = 96)]
-    pub cols: usize,
-    #[arg(long, default_value_t = 3.5)]
-    pub pixel_spacing: f64,
-    #[arg(long, default_value_t = 3.0)]
-    pub slice_spacing: f64,
+    /// Phantom family (standard, contrast, no-airways, low-dose; see `pavseg::phantom::Family`)
+    /// or a family .toml file with the same keys. It sets the look, the vessel growth and the
+    /// grid; the grid flags below override the family's grid.
+    #[arg(long, default_value = "standard")]
+    pub family: String,
+    /// Slices (the family's grid if not given).
+    #[arg(long)]
+    pub slices: Option<usize>,
+    #[arg(long)]
+    pub rows: Option<usize>,
+    #[arg(long)]
+    pub cols: Option<usize>,
+    /// In-plane pixel spacing, mm.
+    #[arg(long)]
+    pub pixel_spacing: Option<f64>,
+    /// Slice spacing, mm.
+    #[arg(long)]
+    pub slice_spacing: Option<f64>,
+    /// Head-first or feet-first supine (`head` or `feet`).
+    #[arg(long)]
+    pub orientation: Option<Orientation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+pub enum Orientation {
+    Head,
+    Feet,
 }
 
 /// `a-b` ranges and single numbers separated by commas.
@@ -68,10 +85,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     cases.extend(train.iter().map(|&seed| PhantomCase { seed, split: Split::Train, labeled_side: side(seed) }));
     cases.extend(val.iter().map(|&seed| PhantomCase { seed, split: Split::Val, labeled_side: LabeledSide::Both }));
     cases.extend(test.iter().map(|&seed| PhantomCase { seed, split: Split::Test, labeled_side: LabeledSide::Both }));
-    let template = PhantomParams { seed: 0, slices: a.slices, rows: a.rows, cols: a.cols, pixel_spacing: a.pixel_spacing, slice_spacing: a.slice_spacing, feet_first: false };
+    let mut template = PhantomParams::of_family(0, Family::resolve(&a.family)?);
+    template.slices = a.slices.unwrap_or(template.slices);
+    template.rows = a.rows.unwrap_or(template.rows);
+    template.cols = a.cols.unwrap_or(template.cols);
+    template.pixel_spacing = a.pixel_spacing.unwrap_or(template.pixel_spacing);
+    template.slice_spacing = a.slice_spacing.unwrap_or(template.slice_spacing);
+    template.feet_first = a.orientation.map_or(template.feet_first, |o| o == Orientation::Feet);
     let t = std::time::Instant::now();
     make_phantom_dataset(&a.out, &cases, &template)?;
-    println!("{} phantoms ({} train, {} val, {} test) written to {} in {:.1} s", cases.len(), train.len(), val.len(), test.len(), a.out.display(), t.elapsed().as_secs_f64());
+    println!("{} phantoms of family {} ({} train, {} val, {} test) written to {} in {:.1} s", cases.len(), template.family.name, train.len(), val.len(), test.len(), a.out.display(), t.elapsed().as_secs_f64());
     Ok(())
 }
 

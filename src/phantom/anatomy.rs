@@ -2,6 +2,7 @@
 //! millimetres and independent of any grid.
 
 use super::bundle::airway_wall;
+use super::family::Family;
 use super::fit::Fit;
 use super::mediastinum::Mediastinum;
 use super::noise::Noise;
@@ -18,8 +19,9 @@ pub(crate) enum Tissue {
     Vein(Side),
     /// A bronchus: the tube is its outer surface, the lumen is `wall` mm narrower.
     Airway { wall: f64 },
-    /// Blood that is not labelled: pulmonary trunk, left atrium, aorta.
-    Blood,
+    /// Blood that is not labelled: the pulmonary trunk (`arterial`), the left atrium and the
+    /// aorta (drawn at the veins' CT number: they fill after the lungs).
+    Blood { arterial: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,9 +36,6 @@ pub(crate) struct Part {
     pub tissue: Tissue,
 }
 
-/// Standard deviation of the image noise, HU.
-pub(crate) const NOISE_SD: f32 = 20.0;
-
 /// A whole synthetic patient.
 #[derive(Debug, Clone)]
 pub(crate) struct Anatomy {
@@ -49,6 +48,7 @@ pub(crate) struct Anatomy {
     #[cfg_attr(not(test), allow(dead_code))]
     pub lungs: [LungVessels; 2],
     pub noise: Noise,
+    pub family: Family,
 }
 
 /// An independent random stream of the seed for one purpose, so that changing how one part
@@ -65,7 +65,7 @@ fn airway(t: Tube) -> Part {
 
 impl Anatomy {
     /// Grows the patient of `seed`, fitted into a field of view by `fit`.
-    pub fn grow(seed: u64, fit: Fit) -> Self {
+    pub fn grow(seed: u64, fit: Fit, family: &Family) -> Self {
         let mediastinum = Mediastinum::place(fit, &mut stream(seed, 1));
         let m = &mediastinum;
         let mut torso = Torso::new(fit, &mut stream(seed, 0));
@@ -76,19 +76,19 @@ impl Anatomy {
 
         let mut parts = vec![airway(m.trachea)];
         parts.extend(m.main_bronchi.iter().map(|t| airway(*t)));
-        parts.push(Part { shape: Shape::Tube(m.trunk), tissue: Tissue::Blood });
-        parts.push(Part { shape: Shape::Ellipsoid(m.left_atrium), tissue: Tissue::Blood });
-        parts.extend(m.aorta.iter().map(|t| Part { shape: Shape::Tube(*t), tissue: Tissue::Blood }));
+        parts.push(Part { shape: Shape::Tube(m.trunk), tissue: Tissue::Blood { arterial: true } });
+        parts.push(Part { shape: Shape::Ellipsoid(m.left_atrium), tissue: Tissue::Blood { arterial: false } });
+        parts.extend(m.aorta.iter().map(|t| Part { shape: Shape::Tube(*t), tissue: Tissue::Blood { arterial: false } }));
 
         // Bronchoarterial bundles with the pulmonary arteries, and the veins between them.
-        let lungs = vessels::grow(&torso, m, |purpose| stream(seed, purpose));
+        let lungs = vessels::grow(&torso, m, family, |purpose| stream(seed, purpose));
         for (side, lung) in Side::BOTH.into_iter().zip(&lungs) {
             let tube = |tissue: Tissue| move |t: &Tube| Part { shape: Shape::Tube(*t), tissue };
             parts.extend(lung.arteries.iter().map(tube(Tissue::Artery(side))));
             parts.extend(lung.veins.iter().map(tube(Tissue::Vein(side))));
             parts.extend(lung.airways.iter().map(|t| airway(*t)));
         }
-        let noise = Noise::new(stream(seed, 30).random(), NOISE_SD);
-        Anatomy { torso, mediastinum, parts, lungs, noise }
+        let noise = Noise::textured(stream(seed, 30).random(), family.noise_sd, family.noise_correlated, family.noise_grain_mm);
+        Anatomy { torso, mediastinum, parts, lungs, noise, family: family.clone() }
     }
 }

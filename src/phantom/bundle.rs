@@ -2,6 +2,7 @@
 //! airway centre lines; the artery runs beside each bronchus on the side of the branching-plane
 //! normal (branches leave close to that plane), so it never crosses a sibling bronchus.
 
+use super::family::Family;
 use super::mediastinum::Hilum;
 use super::shapes::Tube;
 use super::torso::{Side, Torso};
@@ -34,9 +35,18 @@ pub(crate) fn artery_offset(r: f64) -> f64 {
     airway_radius(r) + r + 1.0 + 0.15 * r
 }
 
-/// How bundles grow: branches stay within 30 degrees of their parent's branching plane.
-pub(crate) fn rules() -> Rules {
-    Rules { max_plane_tilt: Some(30f64.to_radians()), ..Rules::default() }
+/// How bundles (and venous trees) grow: the family's radii, taper and branch statistics, and
+/// branches stay within 30 degrees of their parent's branching plane.
+pub(crate) fn rules(family: &Family) -> Rules {
+    let [lo, hi] = family.split_quantile;
+    Rules {
+        min_radius: family.min_radius_mm,
+        length_per_radius: family.branch_length,
+        split_quantile: (lo, hi),
+        taper_exponent: family.taper_exponent,
+        max_plane_tilt: Some(30f64.to_radians()),
+        ..Rules::default()
+    }
 }
 
 /// The territory of the `side` lung: points spread uniformly through it.

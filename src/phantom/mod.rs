@@ -34,6 +34,7 @@
 mod anatomy;
 mod bundle;
 mod directions;
+mod family;
 mod fit;
 mod mediastinum;
 mod noise;
@@ -47,8 +48,11 @@ mod veins;
 mod vessels;
 mod write;
 #[cfg(test)]
+mod family_tests;
+#[cfg(test)]
 mod tests;
 
+pub use family::{Family, FamilyError, FamilyGrid};
 pub use write::{write_phantom, PhantomFiles, PhantomWriteError};
 
 use crate::geometry::Geometry;
@@ -78,15 +82,43 @@ pub struct PhantomParams {
     /// Feet-first supine: the row direction points to the patient's right and slices run
     /// from head to feet.
     pub feet_first: bool,
+    /// What the patient looks like (contrast, airways, noise, vessel growth); see `family.rs`.
+    /// Params written before families existed read as the standard family.
+    #[serde(default)]
+    pub family: Family,
 }
 
 impl Default for PhantomParams {
     fn default() -> Self {
-        PhantomParams { seed: 1, slices: 64, rows: 128, cols: 128, pixel_spacing: 2.7, slice_spacing: 2.5, feet_first: false }
+        PhantomParams {
+            seed: 1,
+            slices: 64,
+            rows: 128,
+            cols: 128,
+            pixel_spacing: 2.7,
+            slice_spacing: 2.5,
+            feet_first: false,
+            family: Family::standard(),
+        }
     }
 }
 
 impl PhantomParams {
+    /// A phantom of `family` on the family's own grid.
+    pub fn of_family(seed: u64, family: Family) -> Self {
+        let g = family.grid;
+        PhantomParams {
+            seed,
+            slices: g.slices,
+            rows: g.rows,
+            cols: g.cols,
+            pixel_spacing: g.pixel_spacing,
+            slice_spacing: g.slice_spacing,
+            feet_first: g.feet_first,
+            family,
+        }
+    }
+
     /// The grid of the phantom: centred on the patient-space origin, axial slices.
     pub fn geometry(&self) -> Geometry {
         let (row_dir, col_dir) =
@@ -122,7 +154,7 @@ pub struct Phantom {
 pub fn generate(params: &PhantomParams) -> Phantom {
     let geometry = params.geometry();
     let t = std::time::Instant::now();
-    let anatomy = anatomy::Anatomy::grow(params.seed, fit::Fit::for_grid(&geometry));
+    let anatomy = anatomy::Anatomy::grow(params.seed, fit::Fit::for_grid(&geometry), &params.family);
     let grown = t.elapsed();
     let (hu, labels, labels_lr) = render::render(&anatomy, &geometry);
     tracing::debug!(parts = anatomy.parts.len(), ?grown, rendered = ?(t.elapsed() - grown), "phantom generated");

@@ -31,12 +31,22 @@ fn normal_quantile(p: f64) -> f64 {
     }
 }
 
-/// White Gaussian noise keyed by a seed-derived key and the point's position to 1 µm.
+/// Gaussian noise keyed by a seed-derived key and the point's position to 1 µm: white, plus
+/// optionally a correlated part (value noise: deviates on a lattice of `grain` mm, trilinearly
+/// interpolated, so neighbouring voxels share it as reconstruction kernels make them do).
 #[derive(Debug, Clone)]
 pub(crate) struct Noise {
     key: u64,
     table: Vec<f32>,
+    /// Weights of the white and the correlated part (their squares sum to 1).
+    white: f32,
+    correlated: f32,
+    grain: f64,
 }
+
+/// Mean variance of a trilinear interpolation of unit-variance lattice values at a uniformly
+/// distributed point: (2/3)^3, so dividing by its square root restores unit variance on average.
+const TRILINEAR_SD: f32 = 0.544_331_05;
 
 /// The splitmix64 finaliser: a fast bijective 64-bit mixer.
 #[inline]
@@ -55,18 +65,56 @@ fn round_fast(x: f64) -> i64 {
 }
 
 impl Noise {
+    /// White noise of standard deviation `sd`.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn new(key: u64, sd: f32) -> Self {
-        let n = 1usize << TABLE_BITS;
-        let table = (0..n).map(|k| (sd as f64 * normal_quantile((k as f64 + 0.5) / n as f64)) as f32).collect();
-        Noise { key, table }
+        Noise::textured(key, sd, 0.0, 1.0)
     }
 
-    /// The deviate (times the standard deviation) at point `p`.
+    /// Noise of standard deviation `sd` of which the share `correlated` of the variance is
+    /// correlated over `grain` mm.
+    pub fn textured(key: u64, sd: f32, correlated: f32, grain: f64) -> Self {
+        let n = 1usize << TABLE_BITS;
+        let table = (0..n).map(|k| (sd as f64 * normal_quantile((k as f64 + 0.5) / n as f64)) as f32).collect();
+        let c = correlated.clamp(0.0, 1.0);
+        Noise { key, table, white: (1.0 - c).sqrt(), correlated: c.sqrt() / TRILINEAR_SD, grain: grain.max(1e-3) }
+    }
+
+    /// The deviate (times the standard deviation) of the hashed integer point `q`.
+    #[inline]
+    fn deviate(&self, key: u64, q: [u64; 3]) -> f32 {
+        let h = mix(key ^ mix(q[0] ^ mix(q[1].wrapping_add(0x9e37_79b9_7f4a_7c15) ^ mix(q[2]))));
+        self.table[(h >> (64 - TABLE_BITS)) as usize]
+    }
+
+    /// The noise value at point `p`.
     #[inline]
     pub fn at(&self, p: Vec3) -> f32 {
-        let q = p.map(|c| round_fast(c * 1000.0) as u64);
-        let h = mix(self.key ^ mix(q[0] ^ mix(q[1].wrapping_add(0x9e37_79b9_7f4a_7c15) ^ mix(q[2]))));
-        self.table[(h >> (64 - TABLE_BITS)) as usize]
+        let white = self.deviate(self.key, p.map(|c| round_fast(c * 1000.0) as u64));
+        if self.correlated == 0.0 {
+            return white;
+        }
+        self.white * white + self.correlated * self.lattice(p)
+    }
+
+    /// Trilinear interpolation of lattice deviates (unit variance at the lattice points).
+    fn lattice(&self, p: Vec3) -> f32 {
+        let key = mix(self.key ^ 0x5851_f42d_4c95_7f2d);
+        let u = p.map(|c| c / self.grain);
+        let base = u.map(f64::floor);
+        let t = [0, 1, 2].map(|c| (u[c] - base[c]) as f32);
+        let mut sum = 0.0;
+        for corner in 0..8u32 {
+            let mut w = 1.0;
+            let mut q = [0u64; 3];
+            for c in 0..3 {
+                let up = (corner >> c) & 1 == 1;
+                w *= if up { t[c] } else { 1.0 - t[c] };
+                q[c] = (base[c] as i64 + i64::from(up)) as u64;
+            }
+            sum += w * self.deviate(key, q);
+        }
+        sum
     }
 }
 
@@ -92,5 +140,27 @@ mod tests {
         assert!((normal_quantile(0.975) - 1.959964).abs() < 1e-5);
         assert!((normal_quantile(0.001) + 3.090232).abs() < 1e-5);
         assert!(normal_quantile(0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn correlated_noise_keeps_its_sd_and_is_correlated_over_its_grain() {
+        let n = Noise::textured(7, 10.0, 0.8, 3.0);
+        // A diagonal line, so that the points sample every offset within the lattice cells.
+        let at = |x: f64| n.at([x, 0.37 * x + 1.35, 0.23 * x - 2.0]);
+        let v: Vec<f32> = (0..30000).map(|i| at(i as f64 * 0.5)).collect();
+        let mean = v.iter().sum::<f32>() / v.len() as f32;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / v.len() as f32).sqrt();
+        assert!((sd - 10.0).abs() < 0.8, "sd {sd}");
+        // Neighbours 0.5 mm apart share most of the correlated part; 10 mm apart nothing.
+        let corr = |lag: usize| {
+            let pairs = v.len() - lag;
+            (0..pairs).map(|i| (v[i] - mean) * (v[i + lag] - mean)).sum::<f32>() / pairs as f32 / (sd * sd)
+        };
+        assert!(corr(1) > 0.5, "lag 0.5 mm correlation {}", corr(1));
+        assert!(corr(20).abs() < 0.05, "lag 10 mm correlation {}", corr(20));
+        let white = Noise::new(7, 10.0);
+        let wv: Vec<f32> = (0..2000).map(|i| white.at([i as f64 * 0.5, 1.35, -2.0])).collect();
+        let wc = (0..1999).map(|i| wv[i] * wv[i + 1]).sum::<f32>() / 1999.0 / 100.0;
+        assert!(wc.abs() < 0.1, "white noise correlated at lag 1: {wc}");
     }
 }

@@ -55,6 +55,8 @@ struct Plane {
     wall: Vec<f32>,
     lumen: Vec<f32>,
     blood: Vec<f32>,
+    /// Coverage by arterial blood (pulmonary arteries and trunk), drawn over `blood`.
+    arterial: Vec<f32>,
     depth: Vec<f32>,
     label: Vec<u8>,
     blocked: Vec<bool>,
@@ -66,6 +68,7 @@ impl Plane {
             wall: vec![0.0; n],
             lumen: vec![0.0; n],
             blood: vec![0.0; n],
+            arterial: vec![0.0; n],
             depth: vec![0.0; n],
             label: vec![0; n],
             blocked: vec![false; n],
@@ -76,6 +79,7 @@ impl Plane {
         self.wall.fill(0.0);
         self.lumen.fill(0.0);
         self.blood.fill(0.0);
+        self.arterial.fill(0.0);
         self.depth.fill(f32::INFINITY);
         self.label.fill(0);
         self.blocked.fill(false);
@@ -202,10 +206,14 @@ fn draw(part: &Part, b: IndexBox, k: usize, lat: &Lattice, ni: usize, w: f64, bu
                 }
                 (Shape::Tube(t), tissue) => {
                     let (rho, r) = t.axis_distance(p);
-                    buf.blood[v] = buf.blood[v].max(tube_coverage(rho, r, w));
+                    let cover = tube_coverage(rho, r, w);
+                    buf.blood[v] = buf.blood[v].max(cover);
+                    if matches!(tissue, Tissue::Artery(_) | Tissue::Blood { arterial: true }) {
+                        buf.arterial[v] = buf.arterial[v].max(cover);
+                    }
                     let depth = (rho - r) as f32;
                     if depth < 0.0 {
-                        if tissue == Tissue::Blood {
+                        if matches!(tissue, Tissue::Blood { .. }) {
                             buf.blocked[v] = true;
                         } else if depth < buf.depth[v] {
                             buf.depth[v] = depth;
@@ -240,6 +248,9 @@ pub(crate) fn render(anatomy: &Anatomy, g: &Geometry) -> (Array3<i16>, Array3<u8
     // Which parts reach each plane.
     let mut bins: Vec<Vec<u32>> = vec![Vec::new(); nk];
     for (n, part) in anatomy.parts.iter().enumerate() {
+        if !anatomy.family.airways && matches!(part.tissue, Tissue::Airway { .. }) {
+            continue;
+        }
         let (lo, hi) = part_index_bounds(part, g, w);
         let (k0, k1) = (lo[0].ceil().max(0.0), hi[0].floor().min(nk as f64 - 1.0));
         if k0 <= k1 {
@@ -283,13 +294,17 @@ fn compose(
     mut lr_plane: ArrayViewMut2<u8>,
 ) {
     let ni = hu_plane.shape()[1];
+    let (artery_hu, vein_hu) = (anatomy.family.artery_hu, anatomy.family.vein_hu);
     for ((j, i), out) in hu_plane.indexed_iter_mut() {
         let p = lat.at(k, j, i);
         let v = j * ni + i;
         let mut x = anatomy.torso.background_hu(p, w);
         x += buf.wall[v] * (hu::AIRWAY_WALL - x);
         x += buf.lumen[v] * (hu::AIR - x);
-        x += buf.blood[v] * (hu::BLOOD - x);
+        // All blood at the veins' CT number, then the arterial share moved to the arteries'
+        // (no change where the family gives both the same number).
+        x += buf.blood[v] * (vein_hu - x);
+        x += buf.arterial[v] * (artery_hu - vein_hu);
         x += anatomy.noise.at(p);
         // Round half to even by the float trick (no libm call), then clip to the CT range.
         const MAGIC: f32 = 12_582_912.0; // 2^23 + 2^22

@@ -22,7 +22,7 @@ struct Case {
 fn build(seed: u64) -> Case {
     let params = PhantomParams { seed, ..PhantomParams::default() };
     let geometry = params.geometry();
-    let anatomy = Anatomy::grow(seed, Fit::for_grid(&geometry));
+    let anatomy = Anatomy::grow(seed, Fit::for_grid(&geometry), &super::Family::standard());
     let (hu, labels, labels_lr) = render(&anatomy, &geometry);
     Case { anatomy, phantom: Phantom { params, geometry, hu, labels, labels_lr } }
 }

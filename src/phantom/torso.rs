@@ -35,8 +35,6 @@ pub(crate) mod hu {
     pub const BONE: f32 = 350.0;
     pub const CSF: f32 = 15.0;
     pub const LUNG: f32 = -850.0;
-    /// Unenhanced blood: arteries and veins alike.
-    pub const BLOOD: f32 = 40.0;
     pub const AIRWAY_WALL: f32 = 80.0;
 }
 

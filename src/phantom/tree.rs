@@ -74,6 +74,20 @@ pub(crate) struct Rules {
     /// branching plane, so a vessel running beside the tree on the plane's normal is never
     /// crossed.
     pub max_plane_tilt: Option<f64>,
+    /// Radius law at a split: a child owning `share` of the territory gets
+    /// `r * share^(1 / taper_exponent)`; 3 is Murray's law.
+    pub taper_exponent: f64,
+}
+
+impl Rules {
+    /// `share^(1 / taper_exponent)`, exactly the cube root for Murray's law.
+    fn taper(&self, share: f64) -> f64 {
+        if self.taper_exponent == 3.0 {
+            share.cbrt()
+        } else {
+            share.powf(1.0 / self.taper_exponent)
+        }
+    }
 }
 
 impl Default for Rules {
@@ -91,6 +105,7 @@ impl Default for Rules {
             tries: 24,
             max_deviation: 70f64.to_radians(),
             max_plane_tilt: None,
+            taper_exponent: 3.0,
         }
     }
 }
@@ -216,7 +231,7 @@ impl<'a> Growth<'a> {
     }
 
     fn can_split(&self, r: f64, n: usize) -> bool {
-        n >= 2 * MIN_POINTS && r * 0.5f64.cbrt() >= self.rules.min_radius
+        n >= 2 * MIN_POINTS && r * self.rules.taper(0.5) >= self.rules.min_radius
     }
 
     /// A random splitting axis (the territory's principal axis, tilted) and quantile.
@@ -262,7 +277,7 @@ impl<'a> Growth<'a> {
         };
         // Pushed so that the lower half grows first.
         for (part, aim) in [(hi, aims[1]), (idx, aims[0])] {
-            let rc = (r * (part.len() as f64 / n as f64).cbrt()).max(self.rules.min_radius);
+            let rc = (r * self.rules.taper(part.len() as f64 / n as f64)).max(self.rules.min_radius);
             let may_split = self.can_split(rc, part.len());
             self.buds.push(Bud { from, dir, r: rc, idx: part, step: Step::Branch { may_split, aim } });
         }

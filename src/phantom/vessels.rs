@@ -11,6 +11,7 @@
 //! siblings must leave free. Each tree's stem (and the hand-placed vessel leading into it) is
 //! laid down unchecked; the veins' roots are placed where their stems have room.
 
+use super::family::Family;
 use super::bundle::{self, airway_radius};
 use super::mediastinum::{index, Hilum, Mediastinum, VeinPlan, MAIN_PA_RADIUS};
 use super::obstacles::{Obstacles, Tag};
@@ -181,7 +182,13 @@ fn vein_accept(torso: &Torso, side: Side, k: usize, ix: &RefCell<Indexes>, c: &C
 
 /// Grows the vessels of both lungs (left, right); `streams(purpose)` gives independent random
 /// streams.
-pub(crate) fn grow(torso: &Torso, m: &Mediastinum, streams: impl Fn(u64) -> ChaCha8Rng) -> [LungVessels; 2] {
+pub(crate) fn grow(
+    torso: &Torso,
+    m: &Mediastinum,
+    family: &Family,
+    streams: impl Fn(u64) -> ChaCha8Rng,
+) -> [LungVessels; 2] {
+    let rules = bundle::rules(family);
     let (lo_l, hi_l) = torso.lung_bounds(Side::Left);
     let (lo_r, hi_r) = torso.lung_bounds(Side::Right);
     let lo = [0, 1, 2].map(|c| lo_l[c].min(lo_r[c]) - 30.0);
@@ -203,7 +210,7 @@ pub(crate) fn grow(torso: &Torso, m: &Mediastinum, streams: impl Fn(u64) -> ChaC
     let mut vein_rngs = [streams(20), streams(21)];
     let territories = Side::BOTH.map(|side| bundle::territory(torso, side, &mut bundle_rngs[index(side)]));
     let mut bundles: [Growth; 2] =
-        Side::BOTH.map(|side| Growth::new(&bundle::sprout(&m.hila[index(side)]), &territories[index(side)], bundle::rules()));
+        Side::BOTH.map(|side| Growth::new(&bundle::sprout(&m.hila[index(side)]), &territories[index(side)], rules.clone()));
     for (side, g) in Side::BOTH.into_iter().zip(&bundles) {
         // The stems, grown unchecked.
         let (airways, arteries) = bundle::tubes(g.tree());
@@ -230,7 +237,7 @@ pub(crate) fn grow(torso: &Torso, m: &Mediastinum, streams: impl Fn(u64) -> ChaC
         })
     });
     let mut vein_growths: [[Growth; 2]; 2] = [0, 1].map(|i| {
-        [0, 1].map(|k| Growth::new(&veins::sprout(&vein_plans[i][k], &vein_territories[i][k]), &vein_territories[i][k], bundle::rules()))
+        [0, 1].map(|k| Growth::new(&veins::sprout(&vein_plans[i][k], &vein_territories[i][k]), &vein_territories[i][k], rules.clone()))
     });
     {
         let mut ix = ix.borrow_mut();

@@ -25,7 +25,17 @@ pub struct PhantomCase {
 pub fn make_phantom_dataset(out: &Path, cases: &[PhantomCase], template: &PhantomParams) -> Result<(), TrainError> {
     std::fs::create_dir_all(out).map_err(|source| TrainError::WriteFile { path: out.to_owned(), source })?;
     let mut manifest = String::from("# Phantom dataset written by pavseg phantom-dataset.\n");
-    let _ = writeln!(manifest, "# Phantom grid: {} x {} x {} at {} mm in-plane, {} mm slices.\n", template.cols, template.rows, template.slices, template.pixel_spacing, template.slice_spacing);
+    let _ = writeln!(
+        manifest,
+        "# Phantom family {}; grid {} x {} x {} at {} mm in-plane, {} mm slices, {}.\n",
+        template.family.name,
+        template.cols,
+        template.rows,
+        template.slices,
+        template.pixel_spacing,
+        template.slice_spacing,
+        if template.feet_first { "feet-first" } else { "head-first" }
+    );
     for c in cases {
         let id = format!("phantom{:04}", c.seed);
         let dir = out.join(&id);

@@ -21,6 +21,7 @@ pub fn params() -> PhantomParams {
         pixel_spacing: 2.0,
         slice_spacing: 2.5,
         feet_first: false,
+        ..Default::default()
     }
 }
 
