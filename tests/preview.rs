@@ -41,6 +41,7 @@ fn phantom_case(feet_first: bool) -> (Array3<f32>, Array3<u8>, Geometry) {
         pixel_spacing: 3.6,
         slice_spacing: 5.0,
         feet_first,
+        ..Default::default()
     };
     let p = phantom::generate(&params);
     (p.hu.mapv(f32::from), p.labels, p.geometry)

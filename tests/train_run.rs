@@ -36,7 +36,7 @@ fn tiny_plugin(dir: &Path) -> std::path::PathBuf {
 }
 
 fn tiny_config(work: &Path, out: &str) -> TrainConfig {
-    let params = PhantomParams { seed: 0, slices: 24, rows: 40, cols: 40, pixel_spacing: 8.0, slice_spacing: 8.0, feet_first: false };
+    let params = PhantomParams { seed: 0, slices: 24, rows: 40, cols: 40, pixel_spacing: 8.0, slice_spacing: 8.0, feet_first: false, ..Default::default() };
     let data = work.join("data");
     if !data.join("manifest.toml").exists() {
         let cases = [

@@ -53,7 +53,7 @@ pub fn make_phantom(dir: &Path, params: PhantomParams) -> (phantom::Phantom, Pha
 }
 
 pub fn small_phantom(seed: u64) -> PhantomParams {
-    PhantomParams { seed, slices: 64, rows: 96, cols: 96, pixel_spacing: 3.6, slice_spacing: 3.0, feet_first: false }
+    PhantomParams { seed, slices: 64, rows: 96, cols: 96, pixel_spacing: 3.6, slice_spacing: 3.0, feet_first: false, ..Default::default() }
 }
 
 /// A running `pavseg serve`.
@@ -496,5 +496,5 @@ pub fn free_port() -> u16 {
 
 /// A phantom that the default plugin selects (64 slices of 2.5 mm), small enough for tests.
 pub fn selectable_phantom(seed: u64) -> PhantomParams {
-    PhantomParams { seed, slices: 64, rows: 96, cols: 96, pixel_spacing: 3.6, slice_spacing: 2.5, feet_first: false }
+    PhantomParams { seed, slices: 64, rows: 96, cols: 96, pixel_spacing: 3.6, slice_spacing: 2.5, feet_first: false, ..Default::default() }
 }

@@ -47,6 +47,7 @@ pub fn write_case(dir: &Path, geometry: &Geometry, labels: Array3<u8>, feet_firs
         pixel_spacing: geometry.spacing[1],
         slice_spacing: geometry.spacing[0],
         feet_first,
+        ..Default::default()
     };
     let hu = labels.mapv(|l| if l == 0 { -800i16 } else { 300 });
     let p = Phantom { params, geometry: geometry.clone(), hu, labels_lr: labels.clone(), labels };
