@@ -46,6 +46,7 @@ pub fn write_seeds(out: &Path) -> Result<Vec<PathBuf>, FuzzError> {
     let dataset = dataset_seeds(first, &out.join("dataset"), &mut written)?;
     pdu_seeds(&dataset, &out.join("pdu"), &mut written)?;
     nifti_seeds(&work, &out.join("nifti"), &mut written)?;
+    nrrd_seeds(&work, &out.join("nrrd"), &mut written)?;
     seg_seeds(&files, &work, &out.join("seg"), &mut written)?;
     text_seeds(out, &mut written)?;
     Ok(written)
@@ -302,6 +303,44 @@ fn nifti_seeds(work: &Path, dir: &Path, written: &mut Vec<PathBuf>) -> Result<()
     }
     let plain = std::fs::read(tmp.join("labels.nii")).map_err(FuzzError::io("reading", tmp.join("labels.nii")))?;
     put(dir, "labels-extension.nii", &with_extension(&plain), written)?;
+    Ok(())
+}
+
+/// The phantom's label map as NRRD: plain (raw and gzip), as a Slicer `.seg.nrrd` of two
+/// segments in one layer and of two layers (artery, vein) with a terminology entry, and a small
+/// big-endian int16 and a text-encoded one written by hand.
+fn nrrd_seeds(work: &Path, dir: &Path, written: &mut Vec<PathBuf>) -> Result<(), FuzzError> {
+    use crate::io::nrrd::{write, SegmentEntry};
+    let p = crate::phantom::generate(&fixture::params());
+    let g = &p.geometry;
+    let tmp = work.join("nrrd");
+    std::fs::create_dir_all(&tmp).map_err(FuzzError::io("creating", &tmp))?;
+    let nrrd_fail = |e: crate::io::nrrd::NrrdError| FuzzError::Seeds(e.to_string());
+    let artery = p.labels.mapv(|v| u8::from(v == 1));
+    let vein = p.labels.mapv(|v| u8::from(v == 2));
+    let tags = "TerminologyEntry:Segmentation category and type - 3D Slicer General Anatomy list~SCT^123037004^Anatomical Structure~SCT^81040000^Pulmonary artery~^^~Anatomic codes - DICOM master list~^^~^^|";
+    let one_layer = [
+        SegmentEntry { name: "artery", label_value: 1, layer: 0, tags: None },
+        SegmentEntry { name: "vein", label_value: 2, layer: 0, tags: None },
+    ];
+    let two_layers = [
+        SegmentEntry { name: "Segment_1", label_value: 1, layer: 0, tags: Some(tags) },
+        SegmentEntry { name: "vein", label_value: 1, layer: 1, tags: None },
+    ];
+    write(&tmp.join("labels-raw.nrrd"), &[p.labels.view()], g, &[], false).map_err(nrrd_fail)?;
+    write(&tmp.join("labels-gzip.nrrd"), &[p.labels.view()], g, &[], true).map_err(nrrd_fail)?;
+    write(&tmp.join("one-layer.seg.nrrd"), &[p.labels.view()], g, &one_layer, true).map_err(nrrd_fail)?;
+    write(&tmp.join("two-layers.seg.nrrd"), &[artery.view(), vein.view()], g, &two_layers, false).map_err(nrrd_fail)?;
+    for name in ["labels-raw.nrrd", "labels-gzip.nrrd", "one-layer.seg.nrrd", "two-layers.seg.nrrd"] {
+        let src = tmp.join(name);
+        let bytes = std::fs::read(&src).map_err(FuzzError::io("reading", &src))?;
+        put(dir, name, &bytes, written)?;
+    }
+    let header = "NRRD0005\ntype: short\ndimension: 3\nsizes: 2 2 2\nspace: RAS\nspace directions: (-1,0,0) (0,-2,0) (0,0,3)\nspace origin: (10,20,30)\nendian: big\n";
+    let mut big = format!("{header}encoding: raw\n\n").into_bytes();
+    big.extend_from_slice(&[0, 0, 0, 1, 0, 2, 0, 1, 0, 0, 0, 2, 0, 1, 0, 0]);
+    put(dir, "int16-big-endian.nrrd", &big, written)?;
+    put(dir, "text.nrrd", format!("{header}encoding: text\n\n0 1 2 1\n0 0 2 1\n").as_bytes(), written)?;
     Ok(())
 }
 

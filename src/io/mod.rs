@@ -1,3 +1,4 @@
 //! File formats other than DICOM.
 
 pub mod nifti;
+pub mod nrrd;

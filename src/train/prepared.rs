@@ -42,6 +42,7 @@ fn cache_key(case: &Case, cfg: &PreprocessConfig) -> String {
         stamp(m);
     }
     serde_json::to_string(cfg).unwrap_or_default().hash(&mut h);
+    case.segment_names.hash(&mut h);
     // Bump when the prepared format or the side split changes.
     "prepared-v1".hash(&mut h);
     let safe: String = case.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();

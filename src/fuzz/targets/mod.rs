@@ -8,6 +8,7 @@ mod dataset;
 mod dicom_file;
 pub(crate) mod fixture;
 mod nifti;
+mod nrrd;
 mod pdu;
 mod plugin;
 mod seg;
@@ -40,6 +41,7 @@ pub static TARGETS: &[Target] = &[
     dataset::TARGET,
     pdu::TARGET,
     nifti::TARGET,
+    nrrd::TARGET,
     seg::TARGET,
     config::TARGET,
     plugin::TARGET,
@@ -115,10 +117,10 @@ mod tests {
         let names = visible_names();
         assert_eq!(
             names,
-            ["dicom-file", "dataset", "pdu", "nifti", "seg", "config", "plugin"]
+            ["dicom-file", "dataset", "pdu", "nifti", "nrrd", "seg", "config", "plugin"]
         );
         assert!(find("selftest-panic").is_ok_and(|t| t.hidden));
         assert!(select("nope").is_err());
-        assert_eq!(select("all").map(|v| v.len()).unwrap_or(0), 7);
+        assert_eq!(select("all").map(|v| v.len()).unwrap_or(0), 8);
     }
 }

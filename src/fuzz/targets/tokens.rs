@@ -194,6 +194,24 @@ pub fn nifti() -> Vec<Vec<u8>> {
     out
 }
 
+/// NRRD headers: the magic, field names, types, encodings, spaces and Slicer's segment keys.
+pub fn nrrd() -> Vec<Vec<u8>> {
+    [
+        "NRRD0004\n", "NRRD0005\n", "NRRD0001\n", "\n\n", ": ", ":=", "# ", "type: ", "dimension: ", "sizes: ",
+        "encoding: ", "endian: ", "space: ", "space directions: ", "space origin: ", "kinds: ", "byte skip: ",
+        "line skip: ", "data file: ", "datafile: ", "LIST", "uchar", "unsigned char", "short", "ushort", "int",
+        "uint", "float", "double", "int64", "uint64", "block", "raw", "gzip", "text", "bzip2", "hex", "little",
+        "big", "left-posterior-superior", "RAS", "LAS", "scanner-xyz", "none", "(1,0,0)", "(0,0,0)", "(nan,0,0)",
+        "(1e308,1e308,1e308)", "(0,0,1)", "list domain domain domain", "-1", "0", "4294967296", "65535",
+        "Segment0_Name:=", "Segment0_LabelValue:=", "Segment0_Layer:=", "Segment1_Layer:=", "Segment0_ID:=",
+        "Segment0_Tags:=TerminologyEntry:a~SCT^1^b~SCT^81040000^Pulmonary artery~^^~x|", "artery", "vein",
+    ]
+    .iter()
+    .map(|t| t.as_bytes().to_vec())
+    .chain([vec![0x1F, 0x8B, 0x08]])
+    .collect()
+}
+
 /// TOML: syntax, odd values, and the keys of the node settings and plugin files.
 pub fn toml() -> Vec<Vec<u8>> {
     [

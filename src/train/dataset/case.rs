@@ -1,8 +1,8 @@
 //! One case: its files, and loading them with the checks that training relies on.
 
+use super::label_files::{read_training_labels, read_value_map, LabelFileProblem, SegmentNames};
 use super::DatasetError;
 use crate::geometry::Geometry;
-use crate::seg::check_same_grid;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -69,6 +69,9 @@ pub struct Case {
     pub side_mask: Option<PathBuf>,
     /// Explicit split, if the list gives one.
     pub split: Option<super::Split>,
+    /// How the segments of a `.seg.nrrd` or DICOM-SEG label file map to artery and vein (the
+    /// dataset's `segment_labels`).
+    pub segment_names: SegmentNames,
 }
 
 /// A case's data in memory, on the image's grid.
@@ -103,13 +106,13 @@ impl Case {
     pub fn load(&self) -> Result<LoadedCase, DatasetError> {
         self.check_files()?;
         let (hu, geometry) = load_image(&self.id, &self.image)?;
-        let labels = load_labels(&self.id, &self.labels, &geometry, "label map")?;
+        let labels = load_labels(&self.id, &self.labels, &geometry, Some(&self.segment_names))?;
         if let Some(((k, j, i), &value)) = labels.indexed_iter().find(|(_, &v)| v > 2) {
             return Err(DatasetError::UnknownLabel { case: self.id.clone(), path: self.labels.clone(), value, voxel: [k, j, i] });
         }
         let side_mask = match &self.side_mask {
             Some(p) => {
-                let m = load_labels(&self.id, p, &geometry, "side mask")?;
+                let m = load_labels(&self.id, p, &geometry, None)?;
                 if let Some(&value) = m.iter().find(|&&v| v > 2) {
                     return Err(DatasetError::UnknownSide { case: self.id.clone(), path: p.clone(), value });
                 }
@@ -141,15 +144,16 @@ pub fn load_image(case: &str, source: &ImageSource) -> Result<(Array3<f32>, Geom
     }
 }
 
-/// Reads a uint8 map and checks that it lies on `grid`.
-pub fn load_labels(case: &str, path: &Path, grid: &Geometry, what: &'static str) -> Result<Array3<u8>, DatasetError> {
-    let (labels, g) = crate::seg::read_label_nifti(path)
-        .map_err(|e| DatasetError::ReadLabels { case: case.to_owned(), path: path.to_owned(), reason: e.to_string() })?;
-    check_same_grid(&g, grid).map_err(|e| DatasetError::GridMismatch {
-        case: case.to_owned(),
-        what,
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
-    Ok(labels)
+/// Reads a label map (with `names`: NIfTI, NRRD, `.seg.nrrd` or DICOM-SEG, see
+/// [`super::label_files`]) or a side mask (without: NIfTI or NRRD, values as they are) and
+/// checks that it lies on `grid`.
+pub fn load_labels(case: &str, path: &Path, grid: &Geometry, names: Option<&SegmentNames>) -> Result<Array3<u8>, DatasetError> {
+    let (what, read) = match names {
+        Some(names) => ("label map", read_training_labels(path, grid, names)),
+        None => ("side mask", read_value_map(path, grid)),
+    };
+    read.map_err(|problem| match problem {
+        LabelFileProblem::Read(reason) => DatasetError::ReadLabels { case: case.to_owned(), what, path: path.to_owned(), reason },
+        LabelFileProblem::Grid(reason) => DatasetError::GridMismatch { case: case.to_owned(), what, path: path.to_owned(), reason },
+    })
 }

@@ -4,9 +4,10 @@
 //! `{"image": "./imagesTr/x.nii.gz", "label": "./labelsTr/x.nii.gz"}`, to which pavseg adds the
 //! optional keys `labeled_side`, `side_mask` and `split`), or, without that list, from the
 //! nnU-Net v2 naming: `imagesTr/<id>_0000.nii.gz` with `labelsTr/<id>.nii.gz`, and an optional
-//! top-level `"labeled_side": {"<id>": "left", ...}`.
+//! top-level `"labeled_side": {"<id>": "left", ...}`. Labels may be NIfTI, NRRD, `.seg.nrrd`
+//! or DICOM-SEG; a top-level `"segment_labels": {"PA": "artery", ...}` maps segment names.
 
-use super::{Case, DatasetError, ImageSource, LabeledSide, Split};
+use super::{Case, DatasetError, ImageSource, LabeledSide, SegmentNames, Split};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,6 +20,8 @@ struct DatasetJson {
     labeled_side: HashMap<String, LabeledSide>,
     #[serde(default)]
     file_ending: Option<String>,
+    #[serde(default)]
+    segment_labels: SegmentNames,
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,7 +37,11 @@ struct Entry {
 /// The id of a case from its image file name (`x.nii.gz` -> `x`).
 fn stem(p: &str) -> String {
     let name = Path::new(p).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    name.trim_end_matches(".gz").trim_end_matches(".nii").to_owned()
+    [".seg.nrrd", ".nrrd", ".nhdr", ".nii.gz", ".nii", ".dcm"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext))
+        .unwrap_or(&name)
+        .to_owned()
 }
 
 pub fn read_folder(dir: &Path) -> Result<Vec<Case>, DatasetError> {
@@ -51,6 +58,7 @@ pub fn read_folder(dir: &Path) -> Result<Vec<Case>, DatasetError> {
                 labeled_side: e.labeled_side,
                 side_mask: e.side_mask.map(|p| dir.join(p)),
                 split: e.split,
+                segment_names: d.segment_labels.clone(),
             })
             .collect());
     }
@@ -69,6 +77,7 @@ pub fn read_folder(dir: &Path) -> Result<Vec<Case>, DatasetError> {
             labeled_side: d.labeled_side.get(id).copied().unwrap_or_default(),
             side_mask: None,
             split: None,
+            segment_names: d.segment_labels.clone(),
         });
     }
     cases.sort_by(|a, b| a.id.cmp(&b.id));

@@ -1,14 +1,17 @@
 //! Training data: cases listed by an nnU-Net/MSD-style folder or a TOML manifest, each an image
-//! (NIfTI file or DICOM series folder), a label map (0 background, 1 artery, 2 vein) on the
-//! image's grid, and which side of the patient its annotator labelled.
+//! (NIfTI file or DICOM series folder), a label map on the image's grid (NIfTI or NRRD with 0
+//! background, 1 artery, 2 vein; or a `.seg.nrrd` or DICOM-SEG whose segments are mapped to
+//! artery and vein), and which side of the patient its annotator labelled.
 
 mod case;
 mod folder;
+pub mod label_files;
 mod manifest;
 mod split;
 
 pub use case::{load_image, load_labels, Case, ImageSource, LabeledSide, LoadedCase};
 pub use folder::read_folder;
+pub use label_files::{LabelClass, SegmentNames};
 pub use manifest::read_manifest;
 pub use split::{split_cases, Split, SplitRatios};
 
@@ -26,8 +29,8 @@ pub enum DatasetError {
     MissingFile { case: String, what: &'static str, path: PathBuf },
     #[error("case {case}: reading image {}: {reason}", path.display())]
     ReadImage { case: String, path: PathBuf, reason: String },
-    #[error("case {case}: reading label map {}: {reason}", path.display())]
-    ReadLabels { case: String, path: PathBuf, reason: String },
+    #[error("case {case}: reading {what} {}: {reason}", path.display())]
+    ReadLabels { case: String, what: &'static str, path: PathBuf, reason: String },
     #[error("case {case}: label map {} holds value {value} at voxel {voxel:?}; only 0 (background), 1 (artery) and 2 (vein) are allowed", path.display())]
     UnknownLabel { case: String, path: PathBuf, value: u8, voxel: [usize; 3] },
     #[error("case {case}: side mask {} holds value {value}; only 0 (use the midline), 1 (left) and 2 (right) are allowed", path.display())]

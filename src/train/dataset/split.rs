@@ -85,6 +85,7 @@ mod tests {
                 labeled_side: LabeledSide::Both,
                 side_mask: None,
                 split: None,
+                segment_names: Default::default(),
             })
             .collect()
     }
