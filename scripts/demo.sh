@@ -5,9 +5,19 @@
 # the returned SEG is scored against the phantom's truth.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# PAVSEG_BIN: the binary; PAVSEG_DEMO_WORK: the work folder (.work/demo); PAVSEG_DEMO_DEVICE:
+# the plugin's device (cpu, cuda, cuda:N; default: the plugin's own, "auto").
 bin=${PAVSEG_BIN:-target/release/pavseg}
-work=.work/demo
+work=${PAVSEG_DEMO_WORK:-.work/demo}
 rm -rf "$work"; mkdir -p "$work/pacs"
+work=$(cd "$work" && pwd)
+plugin=plugins/pulmonary-av/plugin.toml
+if [ -n "${PAVSEG_DEMO_DEVICE:-}" ]; then
+  cp -r plugins/pulmonary-av "$work/plugin"
+  sed -i -E "s/^device = \"[^\"]*\"/device = \"$PAVSEG_DEMO_DEVICE\"/" "$work/plugin/plugin.toml"
+  grep -q "^device = \"$PAVSEG_DEMO_DEVICE\"" "$work/plugin/plugin.toml" || { echo "cannot set the plugin's device"; exit 1; }
+  plugin=$work/plugin/plugin.toml
+fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
@@ -22,17 +32,17 @@ pids+=($!)
 for _ in $(seq 100); do echoscu -aec PACS 127.0.0.1 "$pacs_port" 2>/dev/null && break; sleep 0.1; done
 echo "storescp on 127.0.0.1:$pacs_port"
 
-echo "== 3. node with plugin pulmonary-av; the PACS is a destination, and SEGs go back to the sender"
+echo "== 3. node with plugin pulmonary-av (device ${PAVSEG_DEMO_DEVICE:-as the plugin says}); the PACS is a destination, and SEGs go back to the sender"
 cat > "$work/pavseg.toml" <<TOML
 [node]
 bind = "127.0.0.1"
 port = 0
 [spool]
-dir = "$PWD/$work/spool"
+dir = "$work/spool"
 stability_seconds = 2.0
 min_free_bytes = 0
 [pipeline]
-plugins = ["plugins/pulmonary-av/plugin.toml"]
+plugins = ["$plugin"]
 [http]
 port = 0
 [log]

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const TARGETS: [&str; 7] = ["dicom-file", "dataset", "pdu", "nifti", "seg", "config", "plugin"];
+const TARGETS: [&str; 8] = ["dicom-file", "dataset", "pdu", "nifti", "nrrd", "seg", "config", "plugin"];
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -54,7 +54,9 @@ fn nrrd_slicer_and_dicom_seg_labels_load_as_the_truth() {
     let e = load("airway").unwrap_err().to_string();
     assert!(e.contains("airway.seg.nrrd") && e.contains("\"Airway\"") && e.contains("segment_labels"), "{e}");
     let e = load("shifted").unwrap_err();
-    assert!(matches!(e, DatasetError::GridMismatch { .. }) && e.to_string().contains("shifted.nrrd"), "{e}");
+    let text = e.to_string();
+    assert!(matches!(e, DatasetError::GridMismatch { .. }) && text.contains("shifted.nrrd"), "{e}");
+    assert!(text.contains("labels ") && text.contains(" vs CT "), "both grids named: {e}");
 
     // Without the dataset's names, Slicer's "PA" segment is unknown; the coded vein is not.
     let bare = std::fs::read_to_string(&manifest).unwrap().replace("\"PA\" = \"artery\"\n", "");

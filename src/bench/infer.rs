@@ -55,7 +55,8 @@ fn tensor(action: &'static str) -> impl Fn(tch::TchError) -> BenchError {
     move |source| BenchError::Tensor { action, source }
 }
 
-fn sync(device: Device) {
+/// Waits for the device's queued work, so that a timer stopped after it measures the work.
+pub(crate) fn sync(device: Device) {
     if let Device::Cuda(i) = device {
         tch::Cuda::synchronize(i as i64);
     }

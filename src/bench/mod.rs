@@ -8,6 +8,7 @@ pub mod memory;
 pub mod seg;
 pub mod tools;
 pub mod vesselness;
+pub mod vesselness_backends;
 pub mod train;
 
 use std::path::PathBuf;
@@ -24,6 +25,8 @@ pub enum BenchError {
     Infer(#[from] crate::infer::InferError),
     #[error("{action}: {source}")]
     Tensor { action: &'static str, source: tch::TchError },
+    #[error("computing vesselness: {0}")]
+    Vesselness(String),
 }
 
 /// The phantom of `params` written under `work` (once: a later run reuses it), as the folder
@@ -31,7 +34,9 @@ pub enum BenchError {
 pub fn phantom_under(work: &std::path::Path, params: &crate::phantom::PhantomParams) -> Result<PathBuf, crate::phantom::PhantomWriteError> {
     let p = params;
     let ff = if p.feet_first { "_ff" } else { "" };
-    let dir = work.join(format!("phantom_s{}_{}x{}x{}_{}_{}{ff}", p.seed, p.cols, p.rows, p.slices, p.pixel_spacing, p.slice_spacing));
+    // Phantoms of other families differ in every voxel: they get their own folder.
+    let family = if p.family.name == "standard" { String::new() } else { format!("_{}", p.family.name) };
+    let dir = work.join(format!("phantom_s{}_{}x{}x{}_{}_{}{ff}{family}", p.seed, p.cols, p.rows, p.slices, p.pixel_spacing, p.slice_spacing));
     // phantom.json is written last, so a folder without it is an interrupted write.
     if !dir.join("phantom.json").is_file() {
         crate::phantom::write_phantom(&crate::phantom::generate(p), &dir)?;

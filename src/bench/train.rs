@@ -2,7 +2,9 @@
 //! against the same architecture and loss in PyTorch eager (lacaf_torch.py train), alternating
 //! rounds in one run.
 
+use super::infer::sync;
 use super::{lacaf_command, median, run_reference, BenchError};
+use crate::infer::DeviceChoice;
 use crate::model::{Lacaf, NetConfig};
 use crate::train::adamw::{AdamW, AdamWConfig};
 use crate::train::loss::masked_dice_bce;
@@ -22,11 +24,14 @@ pub struct Options {
     pub reps: usize,
     pub rounds: usize,
     pub no_reference: bool,
+    /// Where both run (PyTorch on the same kind of device).
+    pub device: DeviceChoice,
 }
 
 #[derive(Debug, Clone)]
 pub struct Report {
     pub params: usize,
+    pub device: String,
     pub ours_step_s: f64,
     pub reference_step_s: Option<f64>,
 }
@@ -42,9 +47,9 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         return Err(BenchError::MissingReference(script));
     }
     tch::manual_seed(0);
-    let device = Device::Cpu;
+    let device = o.device.resolve()?;
     let vs = VarStore::new(device);
-    let text = Tensor::f_randn([o.net.classes as i64, o.net.text_dim as i64], (Kind::Float, device)).map_err(tensor("drawing text embeddings"))?;
+    let text = Tensor::f_randn([o.net.classes as i64, o.net.text_dim as i64], (Kind::Float, Device::Cpu)).map_err(tensor("drawing text embeddings"))?;
     let net = Lacaf::new(&o.net, &vs.root(), &text)?;
     let params: usize = vs.trainable_variables().iter().map(|t| t.numel()).sum();
     let mut opt = AdamW::new(&vs, AdamWConfig { weight_decay: 1e-5, ..AdamWConfig::default() })
@@ -61,21 +66,22 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         opt.zero_grad().map_err(|e| BenchError::Reference { command: "zero_grad".into(), reason: e.to_string() })?;
         loss.f_backward().map_err(tensor("backpropagating"))?;
         opt.step(8e-4).map_err(|e| BenchError::Reference { command: "AdamW step".into(), reason: e.to_string() })?;
+        sync(device);
         Ok(t.elapsed().as_secs_f64())
     };
     step()?;
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for round in 0..o.rounds.max(1) {
         let t = median((0..o.reps.max(1)).map(|_| step()).collect::<Result<_, _>>()?);
-        println!("RESULT pavseg train {t:.3} s batch={} size={} params={params} threads={} round={round}", o.batch, o.size, o.threads);
+        println!("RESULT pavseg train {t:.3} s batch={} size={} params={params} threads={} device={device:?} round={round}", o.batch, o.size, o.threads);
         ours.push(t);
         if !o.no_reference {
             let mut cmd = lacaf_command(&o.python, &script, "train", o.size, &o.net, o.threads, o.reps);
-            cmd.args(["--batch", &o.batch.to_string()]);
+            cmd.args(["--batch", &o.batch.to_string(), "--device", if device.is_cuda() { "cuda" } else { "cpu" }]);
             let fields = run_reference(&mut cmd)?;
             println!("RESULT {}", fields.join(" "));
             theirs.extend(fields.get(1).and_then(|v| v.parse::<f64>().ok()));
         }
     }
-    Ok(Report { params, ours_step_s: median(ours), reference_step_s: (!theirs.is_empty()).then(|| median(theirs)) })
+    Ok(Report { params, device: format!("{device:?}"), ours_step_s: median(ours), reference_step_s: (!theirs.is_empty()).then(|| median(theirs)) })
 }

@@ -7,6 +7,7 @@ mod ingest;
 mod reference_net;
 mod seg;
 mod vesselness;
+mod vesselness_backends;
 mod train;
 
 use std::path::PathBuf;
@@ -29,7 +30,10 @@ pub enum Bench {
     /// One timed run of the CPU vesselness filter (the pavseg side of `bench vesselness`).
     #[command(hide = true)]
     VesselnessWorker(vesselness::WorkerArgs),
-    /// Seconds per training step (batch 2, 96^3, CPU) vs PyTorch eager (lacaf_torch.py train).
+    /// The libtorch vesselness on --device against the CPU filter: time and agreement
+    /// (512x512x300 phantom).
+    VesselnessBackends(vesselness_backends::VesselnessBackendsArgs),
+    /// Seconds per training step (batch 2, 96^3, on --device) vs PyTorch eager (lacaf_torch.py train).
     Train(train::TrainArgs),
     /// Mutation fuzzing of every parser that sees outside bytes (DICOM files and data sets,
     /// PDUs, NIfTI, DICOM-SEG, settings and plugin TOML); nonzero exit on findings.
@@ -63,6 +67,7 @@ pub fn run(b: Bench) -> anyhow::Result<()> {
         Bench::SegWrite(a) => seg::seg_write(a),
         Bench::Vesselness(a) => vesselness::vesselness(a),
         Bench::VesselnessWorker(a) => vesselness::worker(a),
+        Bench::VesselnessBackends(a) => vesselness_backends::run(a),
         Bench::Train(a) => train::train(a),
         Bench::Fuzz(a) => fuzz::fuzz(a),
         Bench::FuzzWorker(a) => fuzz::worker(a),
