@@ -13,6 +13,7 @@ mod segment;
 mod send;
 mod serve;
 mod status;
+mod prepare;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,8 @@ pub enum Command {
     Embed(embed::Args),
     /// Write a reproducible dataset of phantoms (fully and half-labelled) with its manifest.
     PhantomDataset(phantom_dataset::Args),
+    /// Prepare a training recipe's cases into its cache, in parallel (done by `train` too).
+    Prepare(prepare::Args),
     /// Train the network on fully and half-labelled CTs.
     Train(train::Args),
     /// Score a label map (NIfTI or DICOM-SEG) against a reference: DSC, Jaccard, NSD, HD95.
@@ -77,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::SegFromLabels(args) => seg_from_labels::run(args),
         Command::Embed(args) => embed::run(args),
         Command::PhantomDataset(args) => phantom_dataset::run(args),
+        Command::Prepare(args) => prepare::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Evaluate(args) => evaluate::run(args),

@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod loss;
 pub mod phantoms;
 pub mod plot;
+pub mod prepare_all;
 pub mod prepared;
 pub mod sampler;
 pub mod schedule;

@@ -49,6 +49,11 @@ fn cache_key(case: &Case, cfg: &PreprocessConfig) -> String {
     format!("{safe}-{:016x}.safetensors", h.finish())
 }
 
+/// Where `case` is (or will be) cached under `cache`.
+pub fn cache_path(case: &Case, cfg: &PreprocessConfig, cache: &Path) -> PathBuf {
+    cache.join(cache_key(case, cfg))
+}
+
 /// Prepares `case` (reading it from `cache` when there, writing it there otherwise).
 pub fn prepare_case(case: &Case, cfg: &PreprocessConfig, cache: Option<&Path>) -> Result<PreparedCase, TrainError> {
     let path = cache.map(|c| c.join(cache_key(case, cfg)));

@@ -16,8 +16,8 @@ pub struct VesselnessBackendsArgs {
     /// auto | cpu | cuda | cuda:N: where the libtorch filter runs.
     #[arg(long, default_value = "cpu")]
     pub device: DeviceChoice,
-    /// Timed runs of the device filter after one warm-up (the best is reported).
-    #[arg(long, default_value_t = 3)]
+    /// Timed runs of the device filter, after one warm-up on CUDA (the best is reported).
+    #[arg(long, default_value_t = 1)]
     pub reps: usize,
 }
 
