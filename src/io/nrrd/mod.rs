@@ -121,6 +121,13 @@ mod tests {
         let e = case("sheared.nrrd", "type: uint8\nsizes: 1 1 1\nspace directions: (1,0,0) (1,1,0) (0,0,1)\n", &[0]);
         assert!(e.contains("orthogonal"), "{e}");
         assert!(case("nodirs.nrrd", "type: uint8\nsizes: 1 1 1\n", &[0]).contains("space directions"));
+        let four = "NRRD0004\ntype: uint8\ndimension: 4\nsizes: 65 1 1 1\nspace: LPS\nspace directions: none (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\nencoding: raw\n\n";
+        let p = d.join("layers.nrrd");
+        let mut bytes = four.as_bytes().to_vec();
+        bytes.extend_from_slice(&[0; 65]);
+        std::fs::write(&p, bytes).unwrap();
+        let e = read_labels(&p).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("65 layers"), "{e}");
         let e = case("layers-last.nrrd", "type: uint8\ndimension: 4\n", &[0]);
         assert!(e.contains("twice"), "{e}");
         std::fs::remove_dir_all(&d).ok();

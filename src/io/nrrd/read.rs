@@ -15,6 +15,9 @@ fn gzip_bound(compressed: u64) -> u64 {
     compressed.saturating_mul(1032).saturating_add(1 << 16)
 }
 
+/// The most layers of a 4-D file: a segmentation's layers, not a long list of volumes.
+pub const MAX_LAYERS: usize = 64;
+
 /// Where a volume's axes lie: which file axis is the layer axis, and the `[k, j, i]` grid.
 struct Axes {
     layers: usize,
@@ -38,8 +41,12 @@ fn axes(header: &Header) -> Result<Axes, String> {
             )?,
         ),
         (4, _) => return Err("a 4-D volume must have its layer axis first (space direction `none`)".into()),
+
         (n, _) => return Err(format!("dimension {n}: a 3-D volume (or a 4-D stack of 3-D layers) is expected")),
     };
+    if layers > MAX_LAYERS {
+        return Err(format!("{layers} layers; at most {MAX_LAYERS} are read (3D Slicer uses one per group of overlapping segments)"));
+    }
     let signs = header.space_to_lps()?;
     let origin = header.space_origin()?;
     let lps = |v: [f64; 3]| [v[0] * signs[0], v[1] * signs[1], v[2] * signs[2]];
