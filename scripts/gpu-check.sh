@@ -10,7 +10,10 @@
 #      PyTorch with the same loss and AdamW on the same device
 #   5. pavseg bench vesselness-backends: the libtorch vesselness on the device against the
 #      CPU filter (time and agreement)
-#   6. the node end to end with the plugin on the device: storescu -> node -> SEG at storescp,
+#   6. pavseg bench scale: training steps of the demo and the paper's recipe (batch 4, 96^3)
+#      from mapped cache files of clinical-size phantoms, bf16 autocast and channels-last:
+#      steps per second and the fraction of step time spent waiting for batches
+#   7. the node end to end with the plugin on the device: storescu -> node -> SEG at storescp,
 #      scored against the phantom's truth (scripts/demo.sh with PAVSEG_DEMO_DEVICE)
 # With --device cpu every step runs at small sizes (what `make test` runs, tests/gpu_check.rs).
 #
@@ -54,11 +57,13 @@ if [ "$device" = cpu ]; then
   shipped=(--base 8 --window 32 "${ct[@]}" --reps 1 --rounds 1)
   train=(--base 8 --size 32 --batch 1 --reps 1 --rounds 1)
   vesselness=(--slices 40 --rows 96 --cols 96 --pixel-spacing 2 --slice-spacing 2 --reps 1)
+  scale=(--cases 2 --slices 40 --rows 96 --cols 96 --pixel-spacing 3 --slice-spacing 3 --demo-steps 2 --no-paper)
 else
   paper=(--base 32 --window 96 --model-spacing 1.5 1.5 1.5 --reps 3 --rounds 1)
   shipped=(--base 8 --window 64 --reps 3 --rounds 1)
   train=(--base 32 --size 96 --batch 2 --reps 3 --rounds 1)
   vesselness=(--reps 3)
+  scale=(--cases 4 --prepare-workers 4 --threads 8 --demo-steps 40 --paper-steps 20 --paper-batch 4)
 fi
 
 {
@@ -74,7 +79,7 @@ step() {
   local start=$SECONDS
   echo "== $name: $*" | tee -a "$report"
   if "$@" > "$out/$name.log" 2>&1; then
-    grep -E '^RESULT|^whole CT|^pavseg |^PyTorch|^CPU filter|^parameters|^device|^artery|^vein|DSC|^  total|SEG received' "$out/$name.log" >> "$report"
+    grep -E '^RESULT|^[|] (demo|paper) |^whole CT|^pavseg |^PyTorch|^CPU filter|^parameters|^device|^artery|^vein|DSC|^  total|SEG received' "$out/$name.log" >> "$report"
     echo "$name: passed in $((SECONDS - start)) s" | tee -a "$report"
   else
     tail -20 "$out/$name.log" >> "$report"
@@ -92,6 +97,7 @@ else
 fi
 step train "$bin" bench train --device "$device" "${train[@]}" "${reference[@]}"
 step vesselness "$bin" bench vesselness-backends --device "$device" "${vesselness[@]}"
+step train-scale "$bin" bench scale --device "$device" --precision bf16 --channels-last --work "$out/scale" "${scale[@]}"
 step node env PAVSEG_BIN="$bin" PAVSEG_DEMO_DEVICE="$device" PAVSEG_DEMO_WORK="$out/node" scripts/demo.sh
 if [ -f "$out/node/node.log" ]; then
   sed 's/\x1b\[[0-9;]*m//g' "$out/node/node.log" | grep -m3 -i 'device' >> "$report" || true

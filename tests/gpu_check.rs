@@ -22,12 +22,21 @@ fn gpu_check_runs_every_step_on_the_cpu() {
     let tmp = common::TempDir::new("gpu-check");
     let (ok, report) = run(tmp.path(), common::BIN);
     assert!(ok, "{report}");
-    for step in ["infer-paper", "infer-shipped", "train", "vesselness", "node"] {
+    for step in ["infer-paper", "infer-shipped", "train", "vesselness", "train-scale", "node"] {
         assert!(report.contains(&format!("{step}: passed")), "{step} missing:\n{report}");
     }
     assert_eq!(report.matches("RESULT pavseg whole").count(), 2, "{report}");
     assert_eq!(report.matches("RESULT sliding").count(), 2, "MONAI reference of each whole-CT run:\n{report}");
     assert!(report.contains("RESULT pavseg train") && report.contains("RESULT train"), "{report}");
+    // Training from mapped cache files in bf16 with channels-last, with and without a loader thread.
+    for workers in [1, 0] {
+        let line = report
+            .lines()
+            .find(|l| l.starts_with(&format!("RESULT scale recipe=demo loader_workers={workers} ")))
+            .unwrap_or_else(|| panic!("no scale result with {workers} loader threads:\n{report}"));
+        let field = |k: &str| -> f64 { line.split_whitespace().find_map(|f| f.strip_prefix(k)).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN) };
+        assert!(field("steps_per_s=") > 0.0 && (0.0..=1.0).contains(&field("data_wait=")), "{line}");
+    }
     let pearson: f64 = report
         .split("pearson=")
         .nth(1)

@@ -29,7 +29,7 @@ fn network() -> (VarStore, Lacaf) {
 
 fn predictor(window: usize, overlap: f64, batch: usize) -> Predictor {
     let (vs, net) = network();
-    let settings = InferSettings { device: DeviceChoice::Cpu, window, overlap, batch, half: false };
+    let settings = InferSettings { device: DeviceChoice::Cpu, window, overlap, batch, half: false, ..InferSettings::default() };
     Predictor::new(vs, net, classes(), &settings).expect("predictor")
 }
 

@@ -1,14 +1,20 @@
 //! `pavseg prepare`: the training cache prepared by parallel workers; a second run finds every
 //! case cached, a changed label file re-prepares only its case, a preparation killed part-way
-//! resumes with the cases it finished, and a case read from the cache equals the same case
-//! prepared without one.
+//! resumes with the cases it finished, a case read from the cache equals the same case
+//! prepared without one, and the batches drawn from mapped cache files equal those drawn from
+//! cases prepared in memory, whatever the number of loader threads.
 
 mod common;
 
 use pavseg::phantom::PhantomParams;
 use pavseg::train::dataset::{Dataset, LabeledSide, Split};
 use pavseg::train::phantoms::{make_phantom_dataset, PhantomCase};
-use pavseg::train::prepared::prepare_case;
+use pavseg::train::loader::Loader;
+use pavseg::train::mapped::MappedCase;
+use pavseg::train::prepared::{ensure_cached, open_cached, prepare_case};
+use pavseg::train::sampler::PatchSampler;
+use pavseg::train::HalfLabelPolicy;
+use std::sync::Arc;
 use pavseg::train::TrainConfig;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -119,4 +125,49 @@ fn a_cached_case_equals_the_same_case_prepared_without_a_cache() {
         }
     }
     assert_eq!(cache_files(&cache), 2);
+}
+
+#[test]
+fn batches_from_mapped_cache_files_equal_batches_from_cases_prepared_in_memory() {
+    let tmp = common::TempDir::new("prepare-batches");
+    let recipe = recipe(tmp.path());
+    let cfg = TrainConfig::from_file(&recipe).unwrap();
+    let dataset = Dataset::open(&cfg.dataset).unwrap();
+    let cases: Vec<_> = dataset.cases.iter().take(3).collect();
+    let cache = tmp.path().join("cache");
+    let in_memory: Vec<MappedCase> =
+        cases.iter().map(|c| MappedCase::from_prepared(&prepare_case(c, &cfg.preprocess, None).unwrap()).unwrap()).collect();
+    for c in &cases {
+        assert!(!ensure_cached(c, &cfg.preprocess, &cache).unwrap(), "{} was not in the cache yet", c.id);
+        assert!(ensure_cached(c, &cfg.preprocess, &cache).unwrap(), "{} is in the cache now", c.id);
+    }
+    let mapped: Vec<MappedCase> = cases.iter().map(|c| open_cached(c, &cfg.preprocess, &cache).unwrap()).collect();
+    for (a, b) in in_memory.iter().zip(&mapped) {
+        assert_eq!(a.class_counts, b.class_counts);
+        assert!(a.class_counts.iter().sum::<usize>() > 0, "{} has no vessel voxels", a.id);
+        assert_eq!(a.input(), b.input());
+    }
+    // Every augmentation on, so both the crop and the rotated-box paths are drawn.
+    let mut sampling = cfg.sampling.clone();
+    (sampling.rotate_prob, sampling.zoom_prob) = (0.5, 0.5);
+    let from_memory = Arc::new(PatchSampler::new(in_memory, sampling.clone(), HalfLabelPolicy::Mask).unwrap());
+    let from_files = Arc::new(PatchSampler::new(mapped, sampling, HalfLabelPolicy::Mask).unwrap());
+    let mut inline = Loader::start(from_memory, 11, 2, 0, 10, 0, 1).unwrap();
+    let mut threaded = Loader::start(from_files.clone(), 11, 2, 0, 10, 3, 2).unwrap();
+    let mut resumed = Loader::start(from_files, 11, 2, 6, 10, 2, 1).unwrap();
+    let mut foreground = 0.0;
+    for step in 0..10 {
+        let a = inline.next_batch().unwrap();
+        let b = threaded.next_batch().unwrap();
+        assert_eq!(a.cases, b.cases, "step {step}");
+        assert!(a.input.equal(&b.input), "step {step}: inputs differ");
+        assert!(a.target.equal(&b.target), "step {step}: targets differ");
+        assert!(a.supervised.equal(&b.supervised), "step {step}: supervision differs");
+        if step >= 6 {
+            let r = resumed.next_batch().unwrap();
+            assert!(r.input.equal(&b.input) && r.target.equal(&b.target), "step {step}: a loader started there draws another batch");
+        }
+        foreground += b.target.sum(tch::Kind::Float).double_value(&[]);
+    }
+    assert!(foreground > 0.0, "no vessel voxel in 20 patches with foreground sampling");
 }

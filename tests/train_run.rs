@@ -145,3 +145,38 @@ fn resume_continues_from_the_saved_step() {
     let err = train::train(&fresh, &opts(true, None)).err().expect("no checkpoint to resume");
     assert!(err.to_string().contains("checkpoint.json"), "{err}");
 }
+
+#[test]
+fn bf16_and_fp16_autocast_with_channels_last_train_on_the_cpu_and_log_the_data_wait() {
+    let tmp = common::TempDir::new("train-precision");
+    for (name, precision) in [("bf16", pavseg::model::Precision::Bf16), ("fp16", pavseg::model::Precision::Fp16)] {
+        let mut cfg = tiny_config(tmp.path(), name);
+        cfg.epochs = 2;
+        cfg.val_every = 2;
+        cfg.precision = precision;
+        cfg.channels_last = true;
+        cfg.loader.workers = 2;
+        let s = train::train(&cfg, &opts(false, None)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(s.steps, 8, "{name}");
+        for r in &s.history {
+            assert!(r.loss.is_finite() && r.loss > 0.0, "{name}: loss {}", r.loss);
+            let w = r.data_wait.expect("data wait recorded");
+            assert!((0.0..=1.0).contains(&w), "{name}: data wait {w}");
+        }
+        assert!(s.history[1].val_dsc.is_some_and(f64::is_finite), "{name}");
+        let log = std::fs::read_to_string(cfg.out.join("log.jsonl")).unwrap();
+        assert!(log.lines().all(|l| l.contains("\"data_wait\":")), "{log}");
+        let state = pavseg::train::checkpoint::read_state(&cfg.out.join("last")).unwrap();
+        match precision {
+            pavseg::model::Precision::Fp16 => {
+                let scaler = state.loss_scale.expect("fp16 keeps its loss scale in the checkpoint");
+                assert!(scaler.scale >= 1.0 && scaler.scale <= 65536.0, "{}", scaler.scale);
+            }
+            _ => assert!(state.loss_scale.is_none()),
+        }
+        // The master weights stay float32, whatever the forward pass ran in.
+        let bytes = std::fs::read(cfg.out.join("last/weights.safetensors")).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        assert!(st.tensors().iter().all(|(_, t)| t.dtype() != safetensors::Dtype::BF16 && t.dtype() != safetensors::Dtype::F16), "{name}");
+    }
+}

@@ -25,6 +25,10 @@ pub struct Options {
     pub rounds: usize,
     pub device: DeviceChoice,
     pub half: bool,
+    /// Forward-pass arithmetic of ours (`half` on CUDA means fp16).
+    pub precision: crate::model::Precision,
+    /// Ours in channels-last layout (weights and windows).
+    pub channels_last: bool,
     /// Source CT `[slices, rows, columns]` and its spacing in mm.
     pub ct_shape: [usize; 3],
     pub ct_spacing: [f64; 3],
@@ -84,10 +88,15 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     let params: usize = vs.trainable_variables().iter().map(|t| t.numel()).sum();
     let w = o.window as i64;
     let x = Tensor::f_randn([1, o.net.in_channels as i64, w, w, w], (Kind::Float, device)).map_err(tensor("drawing the input"))?;
+    let x = if o.channels_last { crate::model::channels_last_3d(&x).map_err(tensor("making the input channels-last"))? } else { x };
+    if o.channels_last {
+        crate::model::weights_channels_last(&vs).map_err(tensor("making weights channels-last"))?;
+    }
+    let precision = if o.half && device.is_cuda() { crate::model::Precision::Fp16 } else { o.precision };
     let forward = || -> Result<f64, BenchError> {
         let t = Instant::now();
         let _guard = tch::no_grad_guard();
-        let out = if o.half && device.is_cuda() { tch::autocast(true, || net.forward(&x, false)) } else { net.forward(&x, false) }?;
+        let out = precision.run(device, || net.forward(&x, false))?;
         drop(out);
         sync(device);
         Ok(t.elapsed().as_secs_f64())
@@ -122,7 +131,7 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
 
     let (mut ours_whole_s, mut reference_whole_s) = (None, None);
     if o.whole {
-        let settings = InferSettings { device: o.device, window: o.window, overlap: o.overlap, batch: o.batch, half: o.half };
+        let settings = InferSettings { device: o.device, window: o.window, overlap: o.overlap, batch: o.batch, half: o.half, precision: o.precision, channels_last: o.channels_last };
         let predictor = Predictor::new(vs, net, (0..o.net.classes).map(|c| format!("class {c}")).collect(), &settings)?;
         let g = model_grid;
         let grid = Geometry::new(g, [0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], o.model_spacing);

@@ -6,7 +6,7 @@ use super::sliding::SlidingWindow;
 use super::types::Probabilities;
 use super::InferError;
 use crate::geometry::Geometry;
-use crate::model::{self, Lacaf};
+use crate::model::{self, Lacaf, Precision};
 use crate::plugin::Plugin;
 use crate::text::PromptEmbeddings;
 use ndarray::{Array4, ArrayView4};
@@ -22,11 +22,13 @@ pub struct InferSettings {
     pub overlap: f64,
     pub batch: usize,
     pub half: bool,
+    pub precision: Precision,
+    pub channels_last: bool,
 }
 
 impl Default for InferSettings {
     fn default() -> Self {
-        InferSettings { device: DeviceChoice::Auto, window: 96, overlap: 0.5, batch: 1, half: false }
+        InferSettings { device: DeviceChoice::Auto, window: 96, overlap: 0.5, batch: 1, half: false, precision: Precision::Fp32, channels_last: false }
     }
 }
 
@@ -44,8 +46,12 @@ impl Predictor {
         if classes.len() != net.config().classes {
             return Err(InferError::ClassCount { names: classes.len(), model: net.config().classes });
         }
-        let sliding = SlidingWindow::cube(settings.window, settings.overlap, settings.batch, settings.half);
+        let sliding = SlidingWindow::cube(settings.window, settings.overlap, settings.batch, settings.half)
+            .with_precision(settings.precision, settings.channels_last);
         sliding.validate()?;
+        if settings.channels_last {
+            model::weights_channels_last(&vs).map_err(|source| InferError::Tensor { action: "making weights channels-last", source })?;
+        }
         if net.device().is_cuda() {
             // Every forward pass has the same shape: let cuDNN pick its fastest algorithms once.
             tch::Cuda::cudnn_set_benchmark(true);

@@ -3,7 +3,7 @@
 
 use super::windows::{gaussian_importance, grid_starts};
 use super::InferError;
-use crate::model::Lacaf;
+use crate::model::{Lacaf, Precision};
 use tch::{Device, Kind, TchError, Tensor};
 
 /// How a volume is cut into windows.
@@ -19,11 +19,30 @@ pub struct SlidingWindow {
     pub sigma_scale: f64,
     /// Mixed precision (autocast to half) on CUDA; ignored on the CPU.
     pub half: bool,
+    /// Forward-pass arithmetic (autocast to bf16 or fp16 on any device); `half` on CUDA
+    /// means fp16 whatever this says.
+    pub precision: Precision,
+    /// Windows in channels-last layout (the network's weights should be too).
+    pub channels_last: bool,
 }
 
 impl SlidingWindow {
     pub fn cube(window: usize, overlap: f64, batch: usize, half: bool) -> Self {
-        SlidingWindow { window: [window; 3], overlap, batch, sigma_scale: 0.125, half }
+        SlidingWindow { window: [window; 3], overlap, batch, sigma_scale: 0.125, half, precision: Precision::Fp32, channels_last: false }
+    }
+
+    /// The same windows in `precision` and layout.
+    pub fn with_precision(self, precision: Precision, channels_last: bool) -> Self {
+        SlidingWindow { precision, channels_last, ..self }
+    }
+
+    /// The arithmetic of the forward passes on `device`.
+    pub fn effective_precision(&self, device: Device) -> Precision {
+        if self.half && device.is_cuda() {
+            Precision::Fp16
+        } else {
+            self.precision
+        }
     }
 
     pub fn validate(&self) -> Result<(), InferError> {
@@ -75,11 +94,10 @@ impl SlidingWindow {
                 let src = crop(&input, 1, *s, w).map_err(tensor("cutting a window"))?;
                 batch.f_get(b as i64).and_then(|mut dst| dst.f_copy_(&src)).map_err(tensor("copying a window"))?;
             }
-            let logits = if self.half && device.is_cuda() {
-                tch::autocast(true, || net.forward(&batch, false))
-            } else {
-                net.forward(&batch, false)
-            }
+            let batch = if self.channels_last { crate::model::channels_last_3d(&batch).map_err(tensor("making windows channels-last"))? } else { batch };
+            let logits = self
+                .effective_precision(device)
+                .run(device, || net.forward(&batch, false))
             .map_err(|source| InferError::Window { first: chunk_index * self.batch, start: chunk[0], source })?;
             let probs = logits
                 .f_to_kind(Kind::Float)

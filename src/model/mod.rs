@@ -21,6 +21,7 @@
 //! | pre-classifier | `precls.0.*` (GroupNorm), `precls.2.*` (1x1x1 conv to 8 channels) |
 
 mod attention;
+mod autocast;
 mod backbone;
 mod checkpoint;
 mod concat_fusion;
@@ -31,10 +32,13 @@ mod cross_attention;
 mod dynamic_head;
 mod image_adapter;
 mod layers;
+mod layout;
 mod network;
 mod norm;
 mod text_adapter;
 
+pub use autocast::Precision;
+pub use layout::{channels_last_3d, weights_channels_last};
 pub use checkpoint::{load, load_weights, save};
 pub use config::{Fusion, NetConfig, Norm, HEAD_CHANNELS, HEAD_PARAMS};
 pub use network::Lacaf;

@@ -118,6 +118,13 @@ pub struct ModelSection {
     /// Mixed precision on CUDA.
     #[serde(default)]
     pub half: bool,
+    /// Forward-pass arithmetic: fp32, or autocast to bf16 (fast on CPUs with AMX or
+    /// avx512_bf16, and on GPUs) or fp16.
+    #[serde(default)]
+    pub precision: crate::model::Precision,
+    /// Weights and windows in channels-last layout (oneDNN's and cuDNN's fastest 3-D kernels).
+    #[serde(default)]
+    pub channels_last: bool,
     /// Probability at or above which a voxel belongs to a class.
     #[serde(default = "default_threshold")]
     pub threshold: f32,

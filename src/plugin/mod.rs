@@ -132,6 +132,6 @@ impl Plugin {
 
     pub fn infer_settings(&self) -> InferSettings {
         let m = &self.file.model;
-        InferSettings { device: m.device, window: m.window, overlap: m.overlap, batch: m.batch, half: m.half }
+        InferSettings { device: m.device, window: m.window, overlap: m.overlap, batch: m.batch, half: m.half, precision: m.precision, channels_last: m.channels_last }
     }
 }

@@ -5,6 +5,7 @@
 use super::TrainError;
 use std::collections::BTreeMap;
 use tch::nn::VarStore;
+use crate::model::channels_last_3d;
 use tch::{Kind, Tensor};
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -58,6 +59,40 @@ impl AdamW {
             let mut g = s.param.grad();
             if g.defined() {
                 let _ = g.f_zero_().map_err(tensor_err("zeroing gradients"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Multiplies every gradient by `factor` (undoing a loss scale) and says whether all of
+    /// them are finite afterwards.
+    pub fn unscale_grads(&mut self, factor: f64) -> Result<bool, TrainError> {
+        let _guard = tch::no_grad_guard();
+        let e = tensor_err("unscaling gradients");
+        let mut sum = 0.0;
+        for s in self.slots.values_mut() {
+            let mut g = s.param.grad();
+            if g.defined() {
+                let _ = g.f_mul_scalar_(factor).map_err(&e)?;
+                sum += g.f_abs().and_then(|a| a.f_sum(Kind::Double)).and_then(|a| a.f_double_value(&[])).map_err(&e)?;
+            }
+        }
+        Ok(sum.is_finite())
+    }
+
+    /// Gives every 5-D parameter (the convolution weights) channels-last strides, the layout
+    /// cuDNN's fastest 3-D kernels use; values and names are unchanged.
+    pub fn channels_last(&mut self) -> Result<(), TrainError> {
+        let _guard = tch::no_grad_guard();
+        let e = tensor_err("making weights channels-last");
+        for s in self.slots.values_mut() {
+            if s.param.dim() == 5 {
+                let cl = channels_last_3d(&s.param).map_err(&e)?;
+                s.param.f_set_data(&cl).map_err(&e)?;
+                let m = channels_last_3d(&s.m).map_err(&e)?;
+                let v = channels_last_3d(&s.v).map_err(&e)?;
+                s.m = m;
+                s.v = v;
             }
         }
         Ok(())

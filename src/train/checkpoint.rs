@@ -3,6 +3,7 @@
 //! `checkpoint.json` (epoch, step, metrics, the exact command) and, for resuming,
 //! `optimizer.safetensors`.
 
+use super::grad_scaler::GradScaler;
 use super::adamw::AdamW;
 use super::TrainError;
 use crate::model::NetConfig;
@@ -33,6 +34,9 @@ pub struct EpochRecord {
     pub val_dsc: Option<f64>,
     /// Per class (left artery, left vein, right artery, right vein), over the cases supervising it.
     pub val_dsc_per_class: Option<Vec<f64>>,
+    /// Fraction of the epoch's step time the training loop waited for batches.
+    #[serde(default)]
+    pub data_wait: Option<f64>,
 }
 
 /// `checkpoint.json`.
@@ -50,6 +54,9 @@ pub struct CheckpointState {
     pub train_cases: Vec<String>,
     pub val_cases: Vec<String>,
     pub seconds: f64,
+    /// The fp16 loss scale (`precision = "fp16"` only).
+    #[serde(default)]
+    pub loss_scale: Option<GradScaler>,
 }
 
 #[derive(Serialize)]

@@ -4,7 +4,7 @@
 use super::dataset::SplitRatios;
 use super::TrainError;
 use crate::infer::DeviceChoice;
-use crate::model::NetConfig;
+use crate::model::{NetConfig, Precision};
 use crate::preprocess::PreprocessConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -59,6 +59,25 @@ impl Default for SamplingConfig {
     }
 }
 
+/// Preparing cases and loading batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoaderConfig {
+    /// Cases prepared in parallel before training (each worker holds one whole case).
+    pub prepare_workers: usize,
+    /// Threads that build augmented batches while the network steps (0: on the training
+    /// thread, no prefetch).
+    pub workers: usize,
+    /// Finished batches each loader thread may hold ahead of the training loop.
+    pub prefetch: usize,
+}
+
+impl Default for LoaderConfig {
+    fn default() -> Self {
+        LoaderConfig { prepare_workers: 1, workers: 1, prefetch: 2 }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OptimConfig {
@@ -96,6 +115,15 @@ pub struct TrainConfig {
     pub device: DeviceChoice,
     /// CPU threads for libtorch.
     pub threads: usize,
+    /// Forward-pass arithmetic: fp32, bf16 (autocast) or fp16 (autocast with dynamic loss
+    /// scaling).
+    pub precision: Precision,
+    /// Convolution weights and batches in channels-last layout (faster cuDNN kernels with
+    /// bf16/fp16 on tensor cores).
+    pub channels_last: bool,
+    /// Let cuDNN time its convolution algorithms for the patch size and keep the fastest
+    /// (CUDA only).
+    pub cudnn_benchmark: bool,
     pub epochs: usize,
     pub steps_per_epoch: usize,
     pub batch: usize,
@@ -113,6 +141,7 @@ pub struct TrainConfig {
     /// `model.spacing`).
     pub preprocess: PreprocessConfig,
     pub sampling: SamplingConfig,
+    pub loader: LoaderConfig,
     pub optim: OptimConfig,
 }
 
@@ -128,6 +157,9 @@ impl Default for TrainConfig {
             split_ratios: SplitRatios::default(),
             device: DeviceChoice::Auto,
             threads: 2,
+            precision: Precision::Fp32,
+            channels_last: false,
+            cudnn_benchmark: true,
             epochs: 100,
             steps_per_epoch: 250,
             batch: 2,
@@ -139,6 +171,7 @@ impl Default for TrainConfig {
             network: NetConfig::default(),
             preprocess: PreprocessConfig { target_spacing_mm: Some([1.0, 1.0, 1.0]), ..PreprocessConfig::default() },
             sampling: SamplingConfig::default(),
+            loader: LoaderConfig::default(),
             optim: OptimConfig::default(),
         }
     }
@@ -176,6 +209,9 @@ impl TrainConfig {
         }
         if self.epochs == 0 || self.steps_per_epoch == 0 || self.batch == 0 || self.val_every == 0 || self.threads == 0 {
             return Err("epochs, steps_per_epoch, batch, val_every and threads must be at least 1".into());
+        }
+        if self.loader.prepare_workers == 0 || self.loader.prefetch == 0 {
+            return Err("loader.prepare_workers and loader.prefetch must be at least 1".into());
         }
         if self.preprocess.target_spacing_mm.is_none() {
             return Err("preprocess.target_spacing_mm must be given: it is the model grid the plugin records".into());

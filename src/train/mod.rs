@@ -6,7 +6,10 @@ pub mod adamw;
 pub mod checkpoint;
 pub mod config;
 pub mod dataset;
+pub mod grad_scaler;
+pub mod loader;
 pub mod loss;
+pub mod mapped;
 pub mod phantoms;
 pub mod plot;
 pub mod prepare_all;
@@ -17,7 +20,7 @@ pub mod sides;
 mod trainer;
 pub mod validate;
 
-pub use config::{HalfLabelPolicy, OptimConfig, SamplingConfig, TrainConfig};
+pub use config::{HalfLabelPolicy, LoaderConfig, OptimConfig, SamplingConfig, TrainConfig};
 pub use trainer::{prepare_split, train, RunOptions, TrainSummary};
 
 use std::path::PathBuf;
@@ -38,8 +41,10 @@ pub enum TrainError {
     Prepare { case: String, reason: String },
     #[error("{action}: {source}")]
     Tensor { action: &'static str, source: tch::TchError },
-    #[error("training step {step}: {reason}")]
-    Step { step: u64, reason: String },
+    #[error("training step {step} (batch {batch}, patch {patch:?}): {reason}")]
+    Step { step: u64, batch: usize, patch: [usize; 3], reason: String },
+    #[error("loading batches: {reason}")]
+    Loader { reason: String },
     #[error("validating on case {case}: {reason}")]
     Validate { case: String, reason: String },
     #[error("checkpoint: {reason}")]

@@ -4,8 +4,8 @@
 //! again and a killed preparation resumes where it stopped (each cache file appears whole, by
 //! rename, or not at all). Each worker holds one case in memory at a time.
 
-use super::dataset::{Case, Dataset, Split};
-use super::prepared::{cache_path, prepare_case};
+use super::dataset::{Case, Dataset, LabeledSide, Split};
+use super::prepared::ensure_cached;
 use super::{HalfLabelPolicy, TrainConfig, TrainError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -42,17 +42,13 @@ impl PrepareSummary {
     }
 }
 
-/// The cases `pavseg train` prepares: the training split (without half-labelled cases under
-/// `half_labeled = "exclude"`) and the validation split, in dataset order.
-pub fn cases_to_prepare(cfg: &TrainConfig) -> Result<Vec<Case>, TrainError> {
-    let dataset = Dataset::open(&cfg.dataset)?;
-    let mut cases = Vec::new();
-    for split in [Split::Train, Split::Val] {
-        let mut c = dataset.split(split, cfg.split_seed, cfg.split_ratios)?;
-        if split == Split::Train && cfg.half_labeled == HalfLabelPolicy::Exclude {
-            c.retain(|c| c.labeled_side == super::dataset::LabeledSide::Both);
-        }
-        cases.extend(c);
+/// The cases of one split that `pavseg train` uses: the half-label policy `exclude` drops the
+/// half-labelled cases of the training split. `pavseg prepare` and `pavseg train` both select
+/// through here, so they cannot drift apart.
+pub fn split_cases(cfg: &TrainConfig, dataset: &Dataset, split: Split) -> Result<Vec<Case>, TrainError> {
+    let mut cases = dataset.split(split, cfg.split_seed, cfg.split_ratios)?;
+    if split == Split::Train && cfg.half_labeled == HalfLabelPolicy::Exclude {
+        cases.retain(|c| c.labeled_side == LabeledSide::Both);
     }
     for c in &cases {
         c.check_files()?;
@@ -60,11 +56,24 @@ pub fn cases_to_prepare(cfg: &TrainConfig) -> Result<Vec<Case>, TrainError> {
     Ok(cases)
 }
 
+/// The cases `pavseg train` prepares: its training and then its validation split.
+pub fn cases_to_prepare(cfg: &TrainConfig) -> Result<Vec<Case>, TrainError> {
+    let dataset = Dataset::open(&cfg.dataset)?;
+    let mut cases = split_cases(cfg, &dataset, Split::Train)?;
+    cases.extend(split_cases(cfg, &dataset, Split::Val)?);
+    Ok(cases)
+}
+
 /// Prepares every case of `cfg` into its cache with `workers` threads; `on_done` is called
 /// after each case (for a progress bar). A case that fails does not stop the others.
 pub fn prepare_all(cfg: &TrainConfig, workers: usize, on_done: &(dyn Fn(&CaseOutcome) + Sync)) -> Result<PrepareSummary, TrainError> {
-    let t0 = Instant::now();
     let cases = cases_to_prepare(cfg)?;
+    prepare_cases(&cases, cfg, workers, on_done)
+}
+
+/// Prepares `cases` into the cache of `cfg` with `workers` threads.
+pub fn prepare_cases(cases: &[Case], cfg: &TrainConfig, workers: usize, on_done: &(dyn Fn(&CaseOutcome) + Sync)) -> Result<PrepareSummary, TrainError> {
+    let t0 = Instant::now();
     let cache = cfg.cache_dir();
     std::fs::create_dir_all(&cache).map_err(|source| TrainError::WriteFile { path: cache.clone(), source })?;
     let next = AtomicUsize::new(0);
@@ -75,9 +84,11 @@ pub fn prepare_all(cfg: &TrainConfig, workers: usize, on_done: &(dyn Fn(&CaseOut
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 let Some(case) = cases.get(n) else { break };
                 let t = Instant::now();
-                let cached = cache_path(case, &cfg.preprocess, &cache).is_file();
-                let error = prepare_case(case, &cfg.preprocess, Some(&cache)).err().map(|e| e.to_string());
-                let outcome = CaseOutcome { id: case.id.clone(), cached: cached && error.is_none(), seconds: t.elapsed().as_secs_f64(), error };
+                let (cached, error) = match ensure_cached(case, &cfg.preprocess, &cache) {
+                    Ok(cached) => (cached, None),
+                    Err(e) => (false, Some(e.to_string())),
+                };
+                let outcome = CaseOutcome { id: case.id.clone(), cached, seconds: t.elapsed().as_secs_f64(), error };
                 on_done(&outcome);
                 if let Ok(mut o) = outcomes.lock() {
                     o[n] = Some(outcome);

@@ -7,7 +7,8 @@ use super::TrainError;
 use crate::geometry::Geometry;
 use crate::preprocess::{prepare_grid, PreprocessConfig, VesselnessBackend};
 use ndarray::{Array3, Array4};
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use super::mapped::{foreground_by_class, MappedCase};
+use safetensors::tensor::{Dtype, TensorView};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -44,7 +45,7 @@ fn cache_key(case: &Case, cfg: &PreprocessConfig) -> String {
     serde_json::to_string(cfg).unwrap_or_default().hash(&mut h);
     case.segment_names.hash(&mut h);
     // Bump when the prepared format or the side split changes.
-    "prepared-v1".hash(&mut h);
+    "prepared-v2".hash(&mut h);
     let safe: String = case.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     format!("{safe}-{:016x}.safetensors", h.finish())
 }
@@ -82,37 +83,62 @@ pub fn prepare_case(case: &Case, cfg: &PreprocessConfig, cache: Option<&Path>) -
     Ok(prepared)
 }
 
-fn write_cache(path: &Path, c: &PreparedCase) -> Result<(), String> {
+/// The cache file's bytes: safetensors with the input `[C, K, J, I]` f32, the labels
+/// `[K, J, I]` u8 and the flat indices of each class's voxels (u32, class by class), so the
+/// sampler finds foreground without scanning the case.
+pub(crate) fn encode(c: &PreparedCase) -> Result<Vec<u8>, String> {
+    if c.labels.len() > u32::MAX as usize {
+        return Err(format!("case {}: {} voxels on the model grid is more than a cache file indexes", c.id, c.labels.len()));
+    }
     let input: Vec<u8> = c.input.iter().flat_map(|v| v.to_le_bytes()).collect();
     let labels: Vec<u8> = c.labels.iter().copied().collect();
+    let (foreground, counts) = foreground_by_class(&c.labels);
+    let fg: Vec<u8> = foreground.iter().flat_map(|v| v.to_le_bytes()).collect();
     let views = [
         ("input", TensorView::new(Dtype::F32, c.input.shape().to_vec(), &input).map_err(|e| e.to_string())?),
         ("labels", TensorView::new(Dtype::U8, c.labels.shape().to_vec(), &labels).map_err(|e| e.to_string())?),
+        ("foreground", TensorView::new(Dtype::U32, vec![foreground.len()], &fg).map_err(|e| e.to_string())?),
     ];
     let meta = HashMap::from([
         ("grid".to_owned(), serde_json::to_string(&c.grid).map_err(|e| e.to_string())?),
         ("midline".to_owned(), serde_json::to_string(&c.midline).map_err(|e| e.to_string())?),
+        ("class_counts".to_owned(), serde_json::to_string(&counts).map_err(|e| e.to_string())?),
     ]);
+    safetensors::tensor::serialize(views, Some(meta)).map_err(|e| e.to_string())
+}
+
+fn write_cache(path: &Path, c: &PreparedCase) -> Result<(), String> {
+    let bytes = encode(c)?;
     let tmp = path.with_extension("tmp");
-    safetensors::tensor::serialize_to_file(views, Some(meta), &tmp).map_err(|e| e.to_string())?;
+    std::fs::write(&tmp, &bytes).map_err(|e| e.to_string())?;
     std::fs::rename(&tmp, path).map_err(|e| e.to_string())
 }
 
 fn read_cache(path: &Path, case: &Case) -> Result<PreparedCase, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| e.to_string())?;
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| e.to_string())?;
-    let meta = header.metadata().clone().unwrap_or_default();
-    let grid: Geometry = serde_json::from_str(meta.get("grid").ok_or("no grid")?).map_err(|e| e.to_string())?;
-    let midline: Midline = serde_json::from_str(meta.get("midline").ok_or("no midline")?).map_err(|e| e.to_string())?;
-    let i = st.tensor("input").map_err(|e| e.to_string())?;
-    let l = st.tensor("labels").map_err(|e| e.to_string())?;
-    let values: Vec<f32> = i.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-    let s = i.shape();
-    let input = Array4::from_shape_vec((s[0], s[1], s[2], s[3]), values).map_err(|e| e.to_string())?;
-    let s = l.shape();
-    let labels = Array3::from_shape_vec((s[0], s[1], s[2]), l.data().to_vec()).map_err(|e| e.to_string())?;
-    Ok(PreparedCase { id: case.id.clone(), input, labels, labeled_side: case.labeled_side, grid, midline })
+    MappedCase::open(path, case).map(|m| m.to_prepared())
+}
+
+/// Makes sure `case` is in `cache`; true when it already was (a file that maps, so nothing
+/// was computed), false when it was prepared now.
+pub fn ensure_cached(case: &Case, cfg: &PreprocessConfig, cache: &Path) -> Result<bool, TrainError> {
+    let path = cache_path(case, cfg, cache);
+    if path.is_file() {
+        match MappedCase::open(&path, case) {
+            Ok(_) => return Ok(true),
+            Err(e) => tracing::warn!(error = %e, "preparing again: unreadable cache file"),
+        }
+    }
+    prepare_case(case, cfg, Some(cache))?;
+    if !path.is_file() {
+        return Err(TrainError::WriteFile { path, source: std::io::Error::other("the prepared case could not be cached") });
+    }
+    Ok(false)
+}
+
+/// Maps the cached file of `case` (prepared by [`ensure_cached`]).
+pub fn open_cached(case: &Case, cfg: &PreprocessConfig, cache: &Path) -> Result<MappedCase, TrainError> {
+    let path = cache_path(case, cfg, cache);
+    MappedCase::open(&path, case).map_err(|reason| TrainError::Prepare { case: case.id.clone(), reason })
 }
 
 /// The cache folder for a training output folder.

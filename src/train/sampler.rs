@@ -1,17 +1,17 @@
 //! Random training patches with foreground oversampling and augmentation: intensity shift and
-//! scale of the CT channel, small rotations and zoom (resampled from the whole case, so a
+//! scale of the CT channel, small rotations and zoom (resampled from the box of the case around it, so a
 //! rotated patch has no empty corners), and a left-right flip that swaps the left and right
-//! classes.
+//! classes. Patches are cut from memory-mapped cases (only the box a patch needs is read).
 
 use super::config::{HalfLabelPolicy, SamplingConfig};
 use super::dataset::LabeledSide;
-use super::prepared::PreparedCase;
+use super::mapped::MappedCase;
 use super::sides::{mirrored, supervised, CLASSES};
 use super::TrainError;
 use rand::Rng;
 use tch::{Device, Kind, Tensor};
 
-/// A batch on the training device.
+/// A batch (built on the CPU by a loader thread, moved to the device by the training loop).
 pub struct Batch {
     /// `[B, C, P0, P1, P2]`.
     pub input: Tensor,
@@ -23,24 +23,20 @@ pub struct Batch {
     pub cases: Vec<usize>,
 }
 
-/// A case as tensors, padded to at least the patch size.
-struct CaseTensors {
-    /// `[1, C, K, J, I]`.
-    input: Tensor,
-    /// `[1, 1, K, J, I]` four-class values as floats (for nearest resampling).
-    labels: Tensor,
-    shape: [usize; 3],
-    spacing: [f64; 3],
-    supervised: [bool; CLASSES],
-    /// Flat indices of voxels of supervised classes.
-    foreground: Vec<u32>,
+impl Batch {
+    pub fn to_device(self, device: Device) -> Result<Batch, TrainError> {
+        let to = |t: Tensor| t.f_to_device(device).map_err(terr("moving the batch to the device"));
+        Ok(Batch { input: to(self.input)?, target: to(self.target)?, supervised: to(self.supervised)?, cases: self.cases })
+    }
 }
 
+/// Draws patches from mapped cases: only the box a patch needs is copied out of a case, so the
+/// sampler's memory does not grow with the cases' size or number.
 pub struct PatchSampler {
-    cases: Vec<CaseTensors>,
+    cases: Vec<MappedCase>,
+    supervised: Vec<[bool; CLASSES]>,
     cfg: SamplingConfig,
     channels: usize,
-    device: Device,
 }
 
 fn terr(action: &'static str) -> impl Fn(tch::TchError) -> TrainError {
@@ -55,32 +51,36 @@ pub fn supervised_classes(side: LabeledSide, policy: HalfLabelPolicy) -> [bool; 
     }
 }
 
-impl PatchSampler {
-    pub fn new(cases: &[PreparedCase], cfg: SamplingConfig, policy: HalfLabelPolicy, device: Device) -> Result<Self, TrainError> {
-        let p = cfg.patch;
-        let channels = cases.first().map(|c| c.input.shape()[0]).unwrap_or(2);
-        let mut out = Vec::with_capacity(cases.len());
-        for c in cases {
-            let s = c.labels.shape();
-            let shape = [s[0].max(p[0]), s[1].max(p[1]), s[2].max(p[2])];
-            let mut input = ndarray::Array4::<f32>::zeros((c.input.shape()[0], shape[0], shape[1], shape[2]));
-            input.slice_mut(ndarray::s![.., ..s[0], ..s[1], ..s[2]]).assign(&c.input);
-            let mut labels = ndarray::Array3::<u8>::zeros((shape[0], shape[1], shape[2]));
-            labels.slice_mut(ndarray::s![..s[0], ..s[1], ..s[2]]).assign(&c.labels);
-            let sup = supervised_classes(c.labeled_side, policy);
-            let foreground: Vec<u32> =
-                labels.iter().enumerate().filter(|(_, &v)| v > 0 && sup[(v - 1) as usize]).map(|(n, _)| n as u32).collect();
-            let dims = |d: &[usize]| d.iter().map(|&v| v as i64).collect::<Vec<_>>();
-            let input_t = Tensor::f_from_slice(input.as_slice().unwrap_or(&[]))
-                .and_then(|t| t.f_reshape(dims(&[1, input.shape()[0], shape[0], shape[1], shape[2]])))
-                .map_err(terr("copying a case to a tensor"))?;
-            let labels_f: Vec<f32> = labels.iter().map(|&v| v as f32).collect();
-            let labels_t = Tensor::f_from_slice(&labels_f)
-                .and_then(|t| t.f_reshape(dims(&[1, 1, shape[0], shape[1], shape[2]])))
-                .map_err(terr("copying labels to a tensor"))?;
-            out.push(CaseTensors { input: input_t, labels: labels_t, shape, spacing: c.grid.spacing, supervised: sup, foreground });
+/// Copies the box `[lo, lo + size)` of a `[K, J, I]` volume, zeros outside it.
+fn copy_box<T: Copy + Default>(src: &[T], shape: [usize; 3], lo: [i64; 3], size: [usize; 3]) -> Vec<T> {
+    let mut out = vec![T::default(); size[0] * size[1] * size[2]];
+    let span = |a: usize| -> (usize, usize) {
+        let from = lo[a].clamp(0, shape[a] as i64) as usize;
+        let to = (lo[a] + size[a] as i64).clamp(0, shape[a] as i64) as usize;
+        (from, to.max(from))
+    };
+    let ((k0, k1), (j0, j1), (i0, i1)) = (span(0), span(1), span(2));
+    if i0 == i1 {
+        return out;
+    }
+    for k in k0..k1 {
+        for j in j0..j1 {
+            let s = (k * shape[1] + j) * shape[2];
+            let d = (((k as i64 - lo[0]) as usize * size[1]) + (j as i64 - lo[1]) as usize) * size[2] + (i0 as i64 - lo[2]) as usize;
+            out[d..d + (i1 - i0)].copy_from_slice(&src[s + i0..s + i1]);
         }
-        Ok(PatchSampler { cases: out, cfg, channels, device })
+    }
+    out
+}
+
+impl PatchSampler {
+    pub fn new(cases: Vec<MappedCase>, cfg: SamplingConfig, policy: HalfLabelPolicy) -> Result<Self, TrainError> {
+        let channels = cases.first().map(|c| c.input_shape[0]).unwrap_or(2);
+        if let Some(c) = cases.iter().find(|c| c.input_shape[0] != channels) {
+            return Err(TrainError::Prepare { case: c.id.clone(), reason: format!("{} input channels where the first case has {channels}", c.input_shape[0]) });
+        }
+        let supervised = cases.iter().map(|c| supervised_classes(c.labeled_side, policy)).collect();
+        Ok(PatchSampler { cases, supervised, cfg, channels })
     }
 
     pub fn len(&self) -> usize {
@@ -91,7 +91,7 @@ impl PatchSampler {
         self.cases.is_empty()
     }
 
-    /// A batch of `size` patches drawn with `rng`.
+    /// A batch of `size` patches drawn with `rng`, on the CPU.
     pub fn batch(&self, size: usize, rng: &mut impl Rng) -> Result<Batch, TrainError> {
         let mut inputs = Vec::with_capacity(size);
         let mut targets = Vec::with_capacity(size);
@@ -99,36 +99,67 @@ impl PatchSampler {
         let mut which = Vec::with_capacity(size);
         for _ in 0..size {
             let n = rng.random_range(0..self.cases.len());
-            let (x, y, s) = self.patch(&self.cases[n], rng)?;
+            let (x, y, s) = self.patch(n, rng)?;
             inputs.push(x);
             targets.push(y);
             sups.extend(s.iter().map(|&v| if v { 1.0f32 } else { 0.0 }));
             which.push(n);
         }
-        let to_dev = |t: Tensor| t.f_to_device(self.device);
         Ok(Batch {
-            input: Tensor::f_cat(&inputs, 0).and_then(to_dev).map_err(terr("stacking the batch"))?,
-            target: Tensor::f_cat(&targets, 0).and_then(to_dev).map_err(terr("stacking the batch"))?,
-            supervised: Tensor::f_from_slice(&sups)
-                .and_then(|t| t.f_reshape([size as i64, CLASSES as i64]))
-                .and_then(to_dev)
-                .map_err(terr("stacking the batch"))?,
+            input: Tensor::f_cat(&inputs, 0).map_err(terr("stacking the batch"))?,
+            target: Tensor::f_cat(&targets, 0).map_err(terr("stacking the batch"))?,
+            supervised: Tensor::f_from_slice(&sups).and_then(|t| t.f_reshape([size as i64, CLASSES as i64])).map_err(terr("stacking the batch"))?,
             cases: which,
         })
     }
 
-    /// One augmented patch: input `[1, C, P...]`, one-hot target `[1, 4, P...]`, supervision.
-    fn patch(&self, c: &CaseTensors, rng: &mut impl Rng) -> Result<(Tensor, Tensor, [bool; CLASSES]), TrainError> {
+    /// The input channels `[1, C, size]` and labels (as floats, `[1, 1, size]`) of the box
+    /// `[lo, lo + size)` of case `n`, zeros outside the case.
+    fn region(&self, n: usize, lo: [i64; 3], size: [usize; 3]) -> Result<(Tensor, Tensor), TrainError> {
+        let c = &self.cases[n];
+        let shape = c.shape();
+        let input = c.input();
+        let mut x = Vec::with_capacity(self.channels * size[0] * size[1] * size[2]);
+        for ch in 0..self.channels {
+            let plane = input.index_axis(ndarray::Axis(0), ch);
+            x.extend(copy_box(plane.as_slice().unwrap_or(&[]), shape, lo, size));
+        }
+        let labels = c.labels();
+        let lab: Vec<f32> = copy_box(labels.as_slice().unwrap_or(&[]), shape, lo, size).into_iter().map(f32::from).collect();
+        let dims = [size[0] as i64, size[1] as i64, size[2] as i64];
+        let x = Tensor::f_from_slice(&x).and_then(|t| t.f_reshape([1, self.channels as i64, dims[0], dims[1], dims[2]])).map_err(terr("copying a patch"))?;
+        let lab = Tensor::f_from_slice(&lab).and_then(|t| t.f_reshape([1, 1, dims[0], dims[1], dims[2]])).map_err(terr("copying labels"))?;
+        Ok((x, lab))
+    }
+
+    /// One augmented patch of case `n`: input `[1, C, P...]`, one-hot target `[1, 4, P...]`,
+    /// supervision.
+    fn patch(&self, n: usize, rng: &mut impl Rng) -> Result<(Tensor, Tensor, [bool; CLASSES]), TrainError> {
         let cfg = &self.cfg;
         let p = cfg.patch;
-        let centre: [f64; 3] = if !c.foreground.is_empty() && rng.random_bool(cfg.foreground_fraction.clamp(0.0, 1.0)) {
-            let v = c.foreground[rng.random_range(0..c.foreground.len())] as usize;
-            let (nj, ni) = (c.shape[1], c.shape[2]);
+        let c = &self.cases[n];
+        let sup = self.supervised[n];
+        let shape = c.shape();
+        // Cases smaller than a patch are treated as zero-padded at their far ends.
+        let padded: [usize; 3] = std::array::from_fn(|a| shape[a].max(p[a]));
+        let fg_total: usize = (0..CLASSES).filter(|&k| sup[k]).map(|k| c.class_counts[k]).sum();
+        let centre: [f64; 3] = if fg_total > 0 && rng.random_bool(cfg.foreground_fraction.clamp(0.0, 1.0)) {
+            // Uniform over the voxels of supervised classes.
+            let mut r = rng.random_range(0..fg_total);
+            let mut v = 0usize;
+            for k in (0..CLASSES).filter(|&k| sup[k]) {
+                if r < c.class_counts[k] {
+                    v = c.foreground(k)[r] as usize;
+                    break;
+                }
+                r -= c.class_counts[k];
+            }
+            let (nj, ni) = (shape[1], shape[2]);
             [(v / (nj * ni)) as f64, ((v / ni) % nj) as f64, (v % ni) as f64]
         } else {
             std::array::from_fn(|a| {
                 let half = (p[a] as f64 - 1.0) / 2.0;
-                rng.random_range(half..=(c.shape[a] as f64 - 1.0 - half).max(half))
+                rng.random_range(half..=(padded[a] as f64 - 1.0 - half).max(half))
             })
         };
         let rotate = cfg.rotate_prob > 0.0 && rng.random_bool(cfg.rotate_prob.min(1.0));
@@ -140,19 +171,22 @@ impl PatchSampler {
         };
         let zoom = if zoom_on { rng.random_range(cfg.zoom_range[0]..=cfg.zoom_range[1]) } else { 1.0 };
         let (x, lab) = if rotate || zoom_on {
-            let grid = self.grid(c, centre, angles, zoom)?;
-            let x = c.input.f_grid_sampler(&grid, 0, 0, true).map_err(terr("resampling a rotated patch"))?;
-            let lab = c.labels.f_grid_sampler(&grid, 1, 0, true).map_err(terr("resampling rotated labels"))?;
+            let points = self.sample_points(c.grid.spacing, centre, angles, zoom);
+            // The box that holds every sample point, one voxel more for the interpolation.
+            let lo: [i64; 3] = std::array::from_fn(|a| points.iter().map(|q| q[a]).fold(f64::INFINITY, f64::min).floor() as i64 - 1);
+            let hi: [i64; 3] = std::array::from_fn(|a| points.iter().map(|q| q[a]).fold(f64::NEG_INFINITY, f64::max).ceil() as i64 + 1);
+            let size: [usize; 3] = std::array::from_fn(|a| (hi[a] - lo[a] + 1).max(2) as usize);
+            let (bx, bl) = self.region(n, lo, size)?;
+            let grid = grid_tensor(&points, p, lo, size)?;
+            let x = bx.f_grid_sampler(&grid, 0, 0, true).map_err(terr("resampling a rotated patch"))?;
+            let lab = bl.f_grid_sampler(&grid, 1, 0, true).map_err(terr("resampling rotated labels"))?;
             (x, lab)
         } else {
             let start: [i64; 3] = std::array::from_fn(|a| {
                 let s = (centre[a] - (p[a] as f64 - 1.0) / 2.0).round() as i64;
-                s.clamp(0, (c.shape[a] - p[a]) as i64)
+                s.clamp(0, (padded[a] - p[a]) as i64)
             });
-            let crop = |t: &Tensor| {
-                t.f_narrow(2, start[0], p[0] as i64)?.f_narrow(3, start[1], p[1] as i64)?.f_narrow(4, start[2], p[2] as i64)?.f_contiguous()
-            };
-            (crop(&c.input).map_err(terr("cropping a patch"))?, crop(&c.labels).map_err(terr("cropping labels"))?)
+            self.region(n, start, p)?
         };
         let mut x = x;
         if cfg.intensity_prob > 0.0 && rng.random_bool(cfg.intensity_prob.min(1.0)) {
@@ -168,23 +202,21 @@ impl PatchSampler {
             .collect::<Result<Vec<_>, _>>()
             .and_then(|v| Tensor::f_cat(&v, 1))
             .map_err(terr("one-hot labels"))?;
-        let mut sup = c.supervised;
         if cfg.flip_prob > 0.0 && rng.random_bool(cfg.flip_prob.min(1.0)) {
             let (fx, fy) = flip_left_right(&x, &onehot)?;
-            sup = std::array::from_fn(|k| c.supervised[mirrored(k)]);
-            return Ok((fx, fy, sup));
+            let flipped = std::array::from_fn(|k| sup[mirrored(k)]);
+            return Ok((fx, fy, flipped));
         }
         Ok((x, onehot, sup))
     }
 
-    /// Sampling grid `[1, P0, P1, P2, 3]` (x = i, y = j, z = k, normalised, corners aligned) of a
-    /// patch centred on `centre` (voxel index), rotated by `angles` (about k, j, i, radians) and
+    /// Voxel positions `(k, j, i)` of the patch's sample points, in output order: a patch
+    /// centred on `centre` (voxel index), rotated by `angles` (about k, j, i, radians) and
     /// zoomed by `zoom` (> 1 magnifies) in millimetres.
-    fn grid(&self, c: &CaseTensors, centre: [f64; 3], angles: [f64; 3], zoom: f64) -> Result<Tensor, TrainError> {
+    fn sample_points(&self, sp: [f64; 3], centre: [f64; 3], angles: [f64; 3], zoom: f64) -> Vec<[f64; 3]> {
         let p = self.cfg.patch;
         let r = rotation(angles);
-        let sp = c.spacing;
-        let mut g = Vec::with_capacity(p[0] * p[1] * p[2] * 3);
+        let mut points = Vec::with_capacity(p[0] * p[1] * p[2]);
         for a in 0..p[0] {
             for b in 0..p[1] {
                 for d in 0..p[2] {
@@ -194,14 +226,23 @@ impl PatchSampler {
                         (d as f64 - (p[2] as f64 - 1.0) / 2.0) * sp[2] / zoom,
                     ];
                     let q: [f64; 3] = std::array::from_fn(|row| r[row][0] * o[0] + r[row][1] * o[1] + r[row][2] * o[2]);
-                    let idx: [f64; 3] = std::array::from_fn(|ax| centre[ax] + q[ax] / sp[ax]);
-                    let norm = |ax: usize| (2.0 * idx[ax] / (c.shape[ax] as f64 - 1.0).max(1.0) - 1.0) as f32;
-                    g.extend_from_slice(&[norm(2), norm(1), norm(0)]);
+                    points.push(std::array::from_fn(|ax| centre[ax] + q[ax] / sp[ax]));
                 }
             }
         }
-        Tensor::f_from_slice(&g).and_then(|t| t.f_reshape([1, p[0] as i64, p[1] as i64, p[2] as i64, 3])).map_err(terr("building a sampling grid"))
+        points
     }
+}
+
+/// Sampling grid `[1, P0, P1, P2, 3]` (x = i, y = j, z = k, normalised over the box
+/// `[lo, lo + size)`, corners aligned) of sample points.
+fn grid_tensor(points: &[[f64; 3]], p: [usize; 3], lo: [i64; 3], size: [usize; 3]) -> Result<Tensor, TrainError> {
+    let mut g = Vec::with_capacity(points.len() * 3);
+    for q in points {
+        let norm = |ax: usize| (2.0 * (q[ax] - lo[ax] as f64) / (size[ax] as f64 - 1.0).max(1.0) - 1.0) as f32;
+        g.extend_from_slice(&[norm(2), norm(1), norm(0)]);
+    }
+    Tensor::f_from_slice(&g).and_then(|t| t.f_reshape([1, p[0] as i64, p[1] as i64, p[2] as i64, 3])).map_err(terr("building a sampling grid"))
 }
 
 /// Mirrors a patch along `i` (the patient's left-right axis on the canonical model grid) and
@@ -227,4 +268,63 @@ fn rotation(a: [f64; 3]) -> [[f64; 3]; 3] {
 
 fn mul(a: [[f64; 3]; 3], b: [[f64; 3]; 3]) -> [[f64; 3]; 3] {
     std::array::from_fn(|r| std::array::from_fn(|c| (0..3).map(|k| a[r][k] * b[k][c]).sum()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::Geometry;
+    use crate::train::prepared::PreparedCase;
+    use crate::train::sides::Midline;
+    use rand::SeedableRng;
+
+    /// A random case of `shape` on a grid of `spacing`, mapped.
+    fn case(shape: [usize; 3], spacing: [f64; 3]) -> MappedCase {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let input = ndarray::Array4::from_shape_fn((2, shape[0], shape[1], shape[2]), |_| rng.random_range(-1.0f32..1.0));
+        let labels = ndarray::Array3::from_shape_fn((shape[0], shape[1], shape[2]), |(k, j, i)| ((k + 2 * j + 3 * i) % 5) as u8);
+        let grid = Geometry::new(shape, [0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], spacing);
+        let p = PreparedCase { id: "t".into(), input, labels, labeled_side: LabeledSide::Both, grid, midline: Midline { point: [0.0; 3], normal: [1.0, 0.0, 0.0] } };
+        MappedCase::from_prepared(&p).unwrap()
+    }
+
+    #[test]
+    fn a_rotated_patch_cut_from_its_box_equals_the_one_sampled_from_the_whole_case() {
+        let cfg = SamplingConfig { patch: [8, 16, 8], ..SamplingConfig::default() };
+        let s = PatchSampler::new(vec![case([20, 30, 25], [2.0, 1.0, 1.5])], cfg, HalfLabelPolicy::Mask).unwrap();
+        // Inside, at a corner (the box reaches outside the case) and zoomed out.
+        for (centre, angles, zoom) in [([10.0, 15.0, 12.0], [0.2, -0.1, 0.25], 1.1), ([1.0, 2.0, 24.0], [-0.26, 0.26, 0.1], 0.85), ([19.0, 29.0, 0.0], [0.0, 0.0, 0.0], 0.9)] {
+            let points = s.sample_points([2.0, 1.0, 1.5], centre, angles, zoom);
+            let lo: [i64; 3] = std::array::from_fn(|a| points.iter().map(|q| q[a]).fold(f64::INFINITY, f64::min).floor() as i64 - 1);
+            let hi: [i64; 3] = std::array::from_fn(|a| points.iter().map(|q| q[a]).fold(f64::NEG_INFINITY, f64::max).ceil() as i64 + 1);
+            let size: [usize; 3] = std::array::from_fn(|a| (hi[a] - lo[a] + 1) as usize);
+            let (bx, bl) = s.region(0, lo, size).unwrap();
+            let boxed = bx.grid_sampler(&grid_tensor(&points, [8, 16, 8], lo, size).unwrap(), 0, 0, true);
+            let boxed_labels = bl.grid_sampler(&grid_tensor(&points, [8, 16, 8], lo, size).unwrap(), 1, 0, true);
+            let (wx, wl) = s.region(0, [0, 0, 0], [20, 30, 25]).unwrap();
+            let whole_grid = grid_tensor(&points, [8, 16, 8], [0, 0, 0], [20, 30, 25]).unwrap();
+            let whole = wx.grid_sampler(&whole_grid, 0, 0, true);
+            let whole_labels = wl.grid_sampler(&whole_grid, 1, 0, true);
+            let diff = (&boxed - &whole).abs().max().double_value(&[]);
+            assert!(diff < 1e-4, "centre {centre:?}: {diff}");
+            assert!(boxed.abs().sum(Kind::Float).double_value(&[]) > 0.0);
+            let label_diff = (&boxed_labels - &whole_labels).abs().gt(0.5).sum(Kind::Int64).int64_value(&[]);
+            // Nearest-neighbour ties at exactly half a voxel may round either way.
+            assert!(label_diff <= 2, "centre {centre:?}: {label_diff} labels differ");
+        }
+    }
+
+    #[test]
+    fn a_crop_equals_the_case_and_is_zero_padded_beyond_it() {
+        let c = case([6, 7, 9], [1.0; 3]);
+        let whole = c.input().to_owned();
+        let s = PatchSampler::new(vec![c], SamplingConfig { patch: [8, 8, 8], ..SamplingConfig::default() }, HalfLabelPolicy::Mask).unwrap();
+        let (x, _) = s.region(0, [0, 0, 1], [8, 8, 8]).unwrap();
+        let x: Vec<f32> = Vec::try_from(x.flatten(0, -1)).unwrap();
+        let at = |ch: usize, k: usize, j: usize, i: usize| x[((ch * 8 + k) * 8 + j) * 8 + i];
+        assert_eq!(at(1, 5, 6, 7), whole[[1, 5, 6, 8]]);
+        assert_eq!(at(0, 0, 0, 0), whole[[0, 0, 0, 1]]);
+        assert_eq!(at(0, 6, 0, 0), 0.0);
+        assert_eq!(at(1, 0, 7, 0), 0.0);
+    }
 }

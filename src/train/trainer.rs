@@ -2,20 +2,22 @@
 //! random patches with validation, checkpoints, a JSON-lines log, a progress bar and a plot.
 
 use super::adamw::{AdamW, AdamWConfig};
+use super::grad_scaler::GradScaler;
 use super::checkpoint::{self, CheckpointState, EpochRecord, PluginFacts};
-use super::config::{HalfLabelPolicy, TrainConfig};
-use super::dataset::{Dataset, LabeledSide, Split};
+use super::config::TrainConfig;
+use super::dataset::{Dataset, Split};
+use super::loader::Loader;
+use super::mapped::MappedCase;
+use super::prepare_all::{prepare_cases, split_cases, CaseOutcome};
 use super::loss::masked_dice_bce;
-use super::prepared::{prepare_case, PreparedCase};
+use super::prepared::open_cached;
 use super::sampler::PatchSampler;
 use super::schedule::Schedule;
 use super::validate::validate;
 use super::TrainError;
-use crate::model::Lacaf;
+use crate::model::{channels_last_3d, Lacaf, Precision};
 use crate::plugin::Plugin;
 use crate::text::PromptEmbeddings;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -52,18 +54,24 @@ fn terr(action: &'static str) -> impl Fn(tch::TchError) -> TrainError {
     move |source| TrainError::Tensor { action, source }
 }
 
-/// Prepares the cases of one split (with the half-label policy applied to the training split).
-pub fn prepare_split(cfg: &TrainConfig, split: Split) -> Result<Vec<PreparedCase>, TrainError> {
+/// A failed forward or backward pass, with the batch and patch size that caused it (a device
+/// out of memory is the usual reason).
+fn step_error<E: std::fmt::Display>(cfg: &TrainConfig, step: u64) -> impl Fn(E) -> TrainError + '_ {
+    move |e| TrainError::Step { step, batch: cfg.batch, patch: cfg.sampling.patch, reason: e.to_string() }
+}
+
+/// Prepares the cases of one split into the cache (in parallel, skipping those already there)
+/// and maps them: training reads patches from the mapped files.
+pub fn prepare_split(cfg: &TrainConfig, split: Split) -> Result<Vec<MappedCase>, TrainError> {
     let dataset = Dataset::open(&cfg.dataset)?;
-    let mut cases = dataset.split(split, cfg.split_seed, cfg.split_ratios)?;
-    if split == Split::Train && cfg.half_labeled == HalfLabelPolicy::Exclude {
-        cases.retain(|c| c.labeled_side == LabeledSide::Both);
-    }
-    for c in &cases {
-        c.check_files()?;
+    let cases = split_cases(cfg, &dataset, split)?;
+    let report = |o: &CaseOutcome| tracing::info!(case = %o.id, cached = o.cached, seconds = o.seconds, error = ?o.error, "case prepared");
+    let summary = prepare_cases(&cases, cfg, cfg.loader.prepare_workers, &report)?;
+    if let Some(failed) = summary.failed().first() {
+        return Err(TrainError::Prepare { case: failed.id.clone(), reason: failed.error.clone().unwrap_or_default() });
     }
     let cache = cfg.cache_dir();
-    cases.iter().map(|c| prepare_case(c, &cfg.preprocess, Some(&cache))).collect()
+    cases.iter().map(|c| open_cached(c, &cfg.preprocess, &cache)).collect()
 }
 
 pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, TrainError> {
@@ -116,6 +124,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
         train_cases: train_cases.iter().map(|c| c.id.clone()).collect(),
         val_cases: val_cases.iter().map(|c| c.id.clone()).collect(),
         seconds: 0.0,
+        loss_scale: (cfg.precision == Precision::Fp16).then(GradScaler::default),
     };
     if opts.resume {
         let saved = checkpoint::read_state(&last_dir)?;
@@ -123,13 +132,23 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
         let (moments, steps) = checkpoint::read_optimizer(&last_dir)?;
         opt.load_state(&moments, steps)?;
         tracing::info!(epoch = saved.epoch, step = saved.step, "resuming");
-        state = CheckpointState { command: format!("{}\n{}", saved.command, opts.command), config: state.config, train_cases: state.train_cases, val_cases: state.val_cases, ..saved };
+        let loss_scale = saved.loss_scale.or(state.loss_scale).filter(|_| cfg.precision == Precision::Fp16);
+        state = CheckpointState { command: format!("{}\n{}", saved.command, opts.command), config: state.config, train_cases: state.train_cases, val_cases: state.val_cases, loss_scale, ..saved };
     } else if let Some(init) = &cfg.init_backbone {
         let n = checkpoint::init_backbone(&vs, init)?;
         tracing::info!(tensors = n, from = %init.display(), "backbone initialised");
     }
 
-    let sampler = PatchSampler::new(&train_cases, cfg.sampling.clone(), cfg.half_labeled, device)?;
+    if cfg.channels_last {
+        opt.channels_last()?;
+    }
+    if device.is_cuda() {
+        tch::Cuda::cudnn_set_benchmark(cfg.cudnn_benchmark);
+    }
+    let sampler = std::sync::Arc::new(PatchSampler::new(train_cases, cfg.sampling.clone(), cfg.half_labeled)?);
+    // Each step's batch depends only on the seed and the step, so a resumed run draws the same
+    // patches as an uninterrupted one.
+    let mut loader = Loader::start(sampler, cfg.seed, cfg.batch, state.step, cfg.total_steps(), cfg.loader.workers, cfg.loader.prefetch)?;
     let schedule = Schedule { base_lr: cfg.optim.lr, min_lr: cfg.optim.min_lr, warmup_steps: cfg.optim.warmup_steps, total_steps: cfg.total_steps() };
     let spacing = cfg.preprocess.target_spacing_mm.unwrap_or([1.0; 3]);
     let facts = PluginFacts { source: &plugin, spacing, window: cfg.window(), overlap: cfg.infer_overlap, command: &opts.command };
@@ -158,31 +177,50 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
         };
         let mut loss_sum = 0.0;
         let mut lr = 0.0;
+        let mut waited = 0.0;
         for _ in 0..cfg.steps_per_epoch {
-            // Each step's randomness depends only on the seed and the step, so a resumed run
-            // draws the same patches as an uninterrupted one.
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-            rng.set_stream(state.step);
-            let batch = sampler.batch(cfg.batch, &mut rng)?;
+            let w0 = Instant::now();
+            let batch = loader.next_batch()?.to_device(device)?;
+            waited += w0.elapsed().as_secs_f64();
             lr = schedule.lr(state.step);
-            let logits = net.forward(&batch.input, true).map_err(|e| TrainError::Step { step: state.step, reason: e.to_string() })?;
-            let loss = masked_dice_bce(&logits, &batch.target, &batch.supervised).map_err(terr("computing the loss"))?;
+            let input = if cfg.channels_last { channels_last_3d(&batch.input).map_err(terr("making the batch channels-last"))? } else { batch.input };
+            let logits = cfg.precision.run(device, || net.forward(&input, true)).map_err(step_error(cfg, state.step))?;
+            // The loss in float32 whatever the forward pass's precision.
+            let loss = logits
+                .f_to_kind(tch::Kind::Float)
+                .and_then(|l| masked_dice_bce(&l, &batch.target, &batch.supervised))
+                .map_err(step_error(cfg, state.step))?;
             let value = loss.f_double_value(&[]).map_err(terr("reading the loss"))?;
             if !value.is_finite() {
-                return Err(TrainError::Step { step: state.step, reason: format!("loss is {value}") });
+                return Err(TrainError::Step { step: state.step, batch: cfg.batch, patch: cfg.sampling.patch, reason: format!("loss is {value}") });
             }
             opt.zero_grad()?;
-            loss.f_backward().map_err(terr("backpropagating"))?;
-            if cfg.optim.grad_clip_norm > 0.0 {
-                opt.clip_grad_norm(cfg.optim.grad_clip_norm)?;
+            let stepped = match state.loss_scale.as_mut() {
+                Some(scaler) => {
+                    loss.f_mul_scalar(scaler.scale).and_then(|l| l.f_backward()).map_err(step_error(cfg, state.step))?;
+                    let finite = opt.unscale_grads(1.0 / scaler.scale)?;
+                    scaler.update(finite)
+                }
+                None => {
+                    loss.f_backward().map_err(step_error(cfg, state.step))?;
+                    true
+                }
+            };
+            if stepped {
+                if cfg.optim.grad_clip_norm > 0.0 {
+                    opt.clip_grad_norm(cfg.optim.grad_clip_norm)?;
+                }
+                opt.step(lr)?;
+            } else {
+                tracing::warn!(step = state.step, scale = ?state.loss_scale.map(|s| s.scale), "fp16 gradients overflowed: step skipped, loss scale halved");
             }
-            opt.step(lr)?;
             state.step += 1;
             loss_sum += value;
             bar.inc(1);
             bar.set_message(format!("loss {value:.4} lr {lr:.2e}"));
         }
         bar.finish_and_clear();
+        let step_seconds = e0.elapsed().as_secs_f64();
         let mut record = EpochRecord {
             epoch,
             step: state.step,
@@ -191,6 +229,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
             seconds: e0.elapsed().as_secs_f64(),
             val_dsc: None,
             val_dsc_per_class: None,
+            data_wait: Some(if step_seconds > 0.0 { waited / step_seconds } else { 0.0 }),
         };
         let last = epoch + 1 == cfg.epochs;
         if !val_cases.is_empty() && ((epoch + 1) % cfg.val_every == 0 || last) {
@@ -210,7 +249,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
             state.best_val_dsc = record.val_dsc;
             state.best_epoch = Some(epoch);
         }
-        tracing::info!(epoch = epoch + 1, step = state.step, loss = record.loss, val_dsc = ?record.val_dsc, seconds = record.seconds, "epoch done");
+        tracing::info!(epoch = epoch + 1, step = state.step, loss = record.loss, val_dsc = ?record.val_dsc, seconds = record.seconds, data_wait = ?record.data_wait, "epoch done");
         let line = serde_json::to_string(&record).unwrap_or_default();
         writeln!(log, "{line}").map_err(|source| TrainError::WriteFile { path: log_path.clone(), source })?;
         if improved || (val_cases.is_empty() && last) {

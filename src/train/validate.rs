@@ -2,7 +2,7 @@
 //! of each class that the case supervises (threshold 0.5); the mean over the supervised
 //! (case, class) pairs selects the best checkpoint.
 
-use super::prepared::PreparedCase;
+use super::mapped::MappedCase;
 use super::sides::{supervised, CLASSES};
 use super::TrainError;
 use crate::infer::SlidingWindow;
@@ -15,19 +15,21 @@ pub struct Validation {
     pub per_class: Vec<f64>,
 }
 
-pub fn validate(net: &Lacaf, cases: &[PreparedCase], window: usize, overlap: f64) -> Result<Validation, TrainError> {
+pub fn validate(net: &Lacaf, cases: &[MappedCase], window: usize, overlap: f64) -> Result<Validation, TrainError> {
     let sliding = SlidingWindow::cube(window, overlap, 1, false);
     let mut sums = vec![0.0; CLASSES];
     let mut counts = vec![0usize; CLASSES];
     let terr = |action| move |source| TrainError::Tensor { action, source };
     for c in cases {
-        let s = c.input.shape();
-        let input = Tensor::f_from_slice(c.input.as_slice().unwrap_or(&[]))
+        // One case at a time is copied out of its mapped file.
+        let s = c.input_shape;
+        let view = c.input();
+        let input = Tensor::f_from_slice(view.as_slice().unwrap_or(&[]))
             .and_then(|t| t.f_reshape([s[0] as i64, s[1] as i64, s[2] as i64, s[3] as i64]))
             .map_err(terr("copying a validation case"))?;
         let probs = sliding.run(net, &input).map_err(|e| TrainError::Validate { case: c.id.clone(), reason: e.to_string() })?;
-        let labels: Vec<u8> = c.labels.iter().copied().collect();
-        let labels = Tensor::f_from_slice(&labels).and_then(|t| t.f_reshape([s[1] as i64, s[2] as i64, s[3] as i64])).map_err(terr("copying labels"))?;
+        let labels = c.labels();
+        let labels = Tensor::f_from_slice(labels.as_slice().unwrap_or(&[])).and_then(|t| t.f_reshape([s[1] as i64, s[2] as i64, s[3] as i64])).map_err(terr("copying labels"))?;
         let labels = labels.f_to_device(probs.device()).map_err(terr("copying labels"))?;
         for (k, &sup) in supervised(c.labeled_side).iter().enumerate() {
             if !sup {

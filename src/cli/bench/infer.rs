@@ -26,6 +26,12 @@ pub struct InferArgs {
     /// Mixed precision on CUDA (ours only; the reference runs fp32).
     #[arg(long)]
     pub half: bool,
+    /// Forward-pass arithmetic of ours (bf16: autocast, fast on CPUs with AMX/avx512_bf16).
+    #[arg(long, value_enum, default_value = "fp32")]
+    pub precision: crate::model::Precision,
+    /// Ours in channels-last layout (weights and windows).
+    #[arg(long)]
+    pub channels_last: bool,
     /// Whole CT [slices rows columns].
     #[arg(long, num_args = 3, default_values_t = [300, 512, 512])]
     pub ct_shape: Vec<usize>,
@@ -71,6 +77,8 @@ pub fn infer(a: InferArgs) -> anyhow::Result<()> {
         rounds: a.rounds,
         device: a.device,
         half: a.half,
+        precision: a.precision,
+        channels_last: a.channels_last,
         ct_shape: three(&a.ct_shape, "--ct-shape")?,
         ct_spacing: three(&a.ct_spacing, "--ct-spacing")?,
         model_spacing,
@@ -80,7 +88,7 @@ pub fn infer(a: InferArgs) -> anyhow::Result<()> {
         no_reference: a.no_reference,
     };
     let r = bench::infer::run(&options)?;
-    println!("device {}  parameters {}  window {}^3  threads {}", r.device, r.params, options.window, options.threads);
+    println!("device {}  parameters {}  window {}^3  threads {}  precision {:?}  channels-last {}", r.device, r.params, options.window, options.threads, options.precision, options.channels_last);
     println!("pavseg  {:.3} s per window (median over {} rounds)", r.ours_window_s, options.rounds);
     if let Some(t) = r.reference_window_s {
         println!("PyTorch eager {:.3} s per window  ratio pavseg/PyTorch {:.3}", t, r.ours_window_s / t);

@@ -5,6 +5,7 @@ mod fuzz;
 mod infer;
 mod ingest;
 mod reference_net;
+mod scale;
 mod seg;
 mod vesselness;
 mod vesselness_backends;
@@ -35,6 +36,10 @@ pub enum Bench {
     VesselnessBackends(vesselness_backends::VesselnessBackendsArgs),
     /// Seconds per training step (batch 2, 96^3, on --device) vs PyTorch eager (lacaf_torch.py train).
     Train(train::TrainArgs),
+    /// Training at clinical scale: 24 phantoms of 512x512x300 at 0.7x0.7x1 mm prepared by
+    /// parallel workers, then steps of the demo recipe (with and without a loader thread) and
+    /// of the paper's: preparation time, cache size, steps/s, data wait, peak RSS.
+    Scale(scale::ScaleArgs),
     /// Mutation fuzzing of every parser that sees outside bytes (DICOM files and data sets,
     /// PDUs, NIfTI, DICOM-SEG, settings and plugin TOML); nonzero exit on findings.
     Fuzz(fuzz::FuzzArgs),
@@ -69,6 +74,7 @@ pub fn run(b: Bench) -> anyhow::Result<()> {
         Bench::VesselnessWorker(a) => vesselness::worker(a),
         Bench::VesselnessBackends(a) => vesselness_backends::run(a),
         Bench::Train(a) => train::train(a),
+        Bench::Scale(a) => scale::run(a),
         Bench::Fuzz(a) => fuzz::fuzz(a),
         Bench::FuzzWorker(a) => fuzz::worker(a),
     }
