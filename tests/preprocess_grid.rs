@@ -93,12 +93,44 @@ fn probabilities_come_back_on_exactly_the_source_grid_from_any_zoom() {
     }
 }
 
+/// The node's one-pass labelling (interpolate at each source voxel, choose the label) gives
+/// exactly the labels of resampling whole probability volumes to the source grid and then
+/// labelling them, for every orientation and for zooms up, down and none.
+#[test]
+fn fused_source_labels_equal_resampling_then_labelling() {
+    use pavseg::infer::{label_map, Probabilities};
+    let mut seen = [false; 3];
+    for src in source_grids([7, 10, 9], [3.0, 0.9, 0.75]) {
+        for target in [None, Some([1.1, 1.3, 0.6]), Some([4.0, 2.5, 2.0])] {
+            let m = GridMapping::new(&src, target);
+            let [nk, nj, ni] = m.model.shape;
+            // Smooth fields with many ties at the threshold's neighbourhood and crossings.
+            let p = Array4::from_shape_fn((2, nk, nj, ni), |(c, k, j, i)| {
+                let x = (k as f32 * 0.37 + j as f32 * 0.21 + i as f32 * 0.13 + c as f32 * 0.9).sin();
+                (0.5 + 0.5 * x).clamp(0.0, 1.0)
+            });
+            let labels = [1u8, 2];
+            let fused = m.labels_from_probabilities(p.view(), &labels, 0.5).unwrap();
+            let on_source = m.probabilities_to_source(p.view()).unwrap();
+            let reference = label_map(&Probabilities { data: on_source, grid: m.source.clone(), classes: Vec::new() }, &labels, 0.5).unwrap();
+            assert_eq!(fused.shape(), &src.shape[..]);
+            assert_eq!(fused, reference.labels, "{} target {target:?}", src.orientation_code());
+            for &l in fused.iter() {
+                seen[l as usize] = true;
+            }
+        }
+    }
+    assert_eq!(seen, [true; 3], "the fields must give background and both labels");
+}
+
 #[test]
 fn outputs_of_the_wrong_shape_are_refused_with_the_grid_named() {
     let src = &source_grids([4, 5, 6], [1.0; 3])[1];
     let m = GridMapping::new(src, Some([0.5; 3]));
     let wrong = Array4::<f32>::zeros((3, 4, 5, 6));
     let e = m.probabilities_to_source(wrong.view()).unwrap_err().to_string();
+    assert!(e.contains("model grid"), "{e}");
+    let e = m.labels_from_probabilities(wrong.view(), &[1, 2, 3], 0.5).unwrap_err().to_string();
     assert!(e.contains("model grid"), "{e}");
 }
 

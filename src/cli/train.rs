@@ -10,6 +10,9 @@ pub struct Args {
     /// Training configuration (TOML), e.g. fixtures/phantom-train.toml.
     #[arg(long)]
     pub config: PathBuf,
+    /// Dataset: a manifest (.toml) or a folder with dataset.json (overrides `dataset`).
+    #[arg(long)]
+    pub dataset: Option<PathBuf>,
     /// Output folder (overrides the configuration's `out`).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -40,6 +43,9 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let mut cfg = TrainConfig::from_file(&a.config)?;
+    if let Some(v) = a.dataset {
+        cfg.dataset = v;
+    }
     if let Some(v) = a.out {
         cfg.out = v;
     }

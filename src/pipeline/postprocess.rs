@@ -1,14 +1,14 @@
 //! Probabilities on the model grid → label map on the source grid.
 //!
 //! Classes that share an output label (left and right artery → 1) are merged by their larger
-//! probability on the model grid; only these merged channels are resampled to the source
-//! grid (trilinear), which keeps memory at two source-sized float volumes. Then each voxel
-//! takes the most probable label at or above the threshold, and specks smaller than
-//! `min_component_mm3` are removed.
+//! probability on the model grid; only these merged channels are interpolated (trilinear) at
+//! each source voxel, and the voxel takes the most probable label at or above the threshold
+//! in the same pass (`GridMapping::labels_from_probabilities`), so no source-sized float
+//! volume is made. Then specks smaller than `min_component_mm3` are removed.
 
 use super::components::remove_small_components;
 use super::PipelineError;
-use crate::infer::{label_map, LabelMap, Probabilities};
+use crate::infer::{LabelMap, Probabilities};
 use crate::preprocess::GridMapping;
 use ndarray::{Array4, Axis, Zip};
 
@@ -33,10 +33,9 @@ pub fn to_source_labels(
         let mut dst = merged.index_axis_mut(Axis(0), slot);
         Zip::from(&mut dst).and(&probs.data.index_axis(Axis(0), c)).par_for_each(|d, &p| *d = d.max(p));
     }
-    let on_source = mapping.probabilities_to_source(merged.view()).map_err(|e| PipelineError::Postprocess(e.to_string()))?;
+    let on_source = mapping.labels_from_probabilities(merged.view(), &outputs, threshold).map_err(|e| PipelineError::Postprocess(e.to_string()))?;
     drop(merged);
-    let source_probs = Probabilities { data: on_source, grid: mapping.source.clone(), classes: Vec::new() };
-    let mut labels = label_map(&source_probs, &outputs, threshold).map_err(|e| PipelineError::Postprocess(e.to_string()))?;
+    let mut labels = LabelMap { labels: on_source, geometry: mapping.source.clone() };
     let voxel_mm3 = mapping.source.spacing.iter().product::<f64>();
     let removed = remove_small_components(&mut labels.labels, voxel_mm3, min_component_mm3);
     tracing::debug!(removed, min_component_mm3, "small components removed");

@@ -35,11 +35,11 @@ impl GridMapping {
     /// An image on the source grid → the model grid (trilinear).
     pub fn image_to_model(&self, image: ArrayView3<'_, f32>) -> Result<Array3<f32>, PreprocessError> {
         check_shape("image", "source", &self.source, image.shape())?;
-        let c = self.axes.apply(image);
         if self.model == self.canonical {
-            return Ok(c);
+            return Ok(self.axes.apply(image));
         }
-        Ok(resample_linear(c.view(), &sampling(&self.canonical, &self.model)?))
+        // Reorientation is a view: resampling reads the source in place.
+        Ok(resample_linear(self.axes.view(image), &sampling(&self.canonical, &self.model)?))
     }
 
     /// A label map on the source grid → the model grid (nearest).
@@ -70,6 +70,19 @@ impl GridMapping {
             }
         }
         Ok(self.axes.invert_classes(canonical.view()))
+    }
+
+    /// Per-label probabilities `[L, k, j, i]` on the model grid → the label of each source
+    /// voxel: `labels[l]` where channel `l` is the most probable at or above `threshold`, else
+    /// 0. The same values as [`Self::probabilities_to_source`] followed by
+    /// `infer::label_map`, in one parallel pass that holds no source-sized float volume.
+    pub fn labels_from_probabilities(&self, p: ArrayView4<'_, f32>, labels: &[u8], threshold: f32) -> Result<Array3<u8>, PreprocessError> {
+        check_shape("probabilities", "model", &self.model, &p.shape()[1..])?;
+        if labels.len() != p.shape()[0] {
+            return Err(PreprocessError::CheckGrids { reason: format!("{} labels for {} probability channels", labels.len(), p.shape()[0]) });
+        }
+        let back = sampling(&self.model, &self.canonical)?;
+        Ok(super::fused::sample_labels(p, &back, self, labels, threshold))
     }
 
     /// A label map on the model grid → the source grid (nearest), exactly the source's shape.

@@ -16,6 +16,7 @@
 //! window do not dominate its data-derived contrast constant.
 
 mod config;
+mod fused;
 mod mapping;
 pub mod orient;
 mod prepare;

@@ -79,13 +79,31 @@ impl AxisMap {
 
     /// Source array → canonical array.
     pub fn apply<T: Clone>(&self, a: ArrayView3<'_, T>) -> Array3<T> {
+        self.view(a).as_standard_layout().into_owned()
+    }
+
+    /// The source array seen in canonical axis order, without copying (permuted and negative
+    /// strides), for passes that read it once.
+    pub fn view<'a, T>(&self, a: ArrayView3<'a, T>) -> ArrayView3<'a, T> {
         let mut v = a.permuted_axes(self.source_axis);
         for c in 0..3 {
             if self.flip[c] {
                 v.invert_axis(Axis(c));
             }
         }
-        v.as_standard_layout().into_owned()
+        v
+    }
+
+    /// The canonical index of source voxel `s` (`shape`: the source grid's shape).
+    pub fn canonical_index(&self, s: [usize; 3], shape: [usize; 3]) -> [usize; 3] {
+        std::array::from_fn(|c| {
+            let a = self.source_axis[c];
+            if self.flip[c] {
+                shape[a] - 1 - s[a]
+            } else {
+                s[a]
+            }
+        })
     }
 
     /// Canonical array → source array (the inverse of [`Self::apply`]).

@@ -39,7 +39,7 @@ impl AxisSampling {
     }
 
     /// For each output index: the two input indices and the weight of the second.
-    fn linear_taps(&self, input_len: usize) -> Vec<(usize, usize, f32)> {
+    pub(crate) fn linear_taps(&self, input_len: usize) -> Vec<(usize, usize, f32)> {
         (0..self.len)
             .map(|p| {
                 let u = self.position(p, input_len);
@@ -89,13 +89,19 @@ pub fn resample_linear(input: ArrayView3<'_, f32>, axes: &[AxisSampling; 3]) -> 
     if input.is_empty() {
         return Array3::zeros((axes[0].len, axes[1].len, axes[2].len));
     }
-    let mut cur = input.as_standard_layout().into_owned();
+    // The first pass reads the input where it lies (any strides, e.g. a reoriented view), so
+    // a large source is never copied whole.
+    let mut cur: Option<Array3<f32>> = None;
     for (a, s) in axes.iter().enumerate() {
-        if !s.is_identity(cur.shape()[a]) {
-            cur = linear_along(cur.view(), Axis(a), s);
+        let next = {
+            let view = cur.as_ref().map_or(input.view(), |c| c.view());
+            (!s.is_identity(view.shape()[a])).then(|| linear_along(view, Axis(a), s))
+        };
+        if next.is_some() {
+            cur = next;
         }
     }
-    cur
+    cur.unwrap_or_else(|| input.as_standard_layout().into_owned())
 }
 
 fn linear_along(input: ArrayView3<'_, f32>, axis: Axis, s: &AxisSampling) -> Array3<f32> {

@@ -34,6 +34,9 @@ pub struct EpochRecord {
     pub val_dsc: Option<f64>,
     /// Per class (left artery, left vein, right artery, right vein), over the cases supervising it.
     pub val_dsc_per_class: Option<Vec<f64>>,
+    /// Artery and vein DSC of the two-label output over the fully labelled validation cases.
+    #[serde(default)]
+    pub val_label_dsc: Option<[f64; 2]>,
     /// Fraction of the epoch's step time the training loop waited for batches.
     #[serde(default)]
     pub data_wait: Option<f64>,

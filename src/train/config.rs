@@ -78,6 +78,38 @@ impl Default for LoaderConfig {
     }
 }
 
+/// The loss: `dice_weight` x soft Dice + `bce_weight` x binary cross-entropy, over the
+/// supervised (patch, class) pairs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossConfig {
+    /// Pool each class's soft Dice over the batch (nnU-Net's batch Dice) instead of taking it
+    /// per patch: a patch that holds none of a class then does not push that class to zero
+    /// everywhere on its own, which keeps thin, rare classes from collapsing to background.
+    pub batch_dice: bool,
+    pub dice_weight: f64,
+    pub bce_weight: f64,
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        LossConfig { batch_dice: false, dice_weight: 0.5, bce_weight: 0.5 }
+    }
+}
+
+/// What picks the best checkpoint at validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValSelect {
+    /// Mean DSC of the four training classes (left/right artery/vein).
+    #[default]
+    Classes,
+    /// Mean of artery and vein DSC of the two-label output the node delivers (classes merged
+    /// as in inference), over the fully labelled validation cases; the four-class mean where
+    /// no validation case is fully labelled.
+    Labels,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OptimConfig {
@@ -133,6 +165,8 @@ pub struct TrainConfig {
     pub infer_window: Option<usize>,
     pub infer_overlap: f64,
     pub half_labeled: HalfLabelPolicy,
+    /// The validation score that selects the best checkpoint.
+    pub val_select: ValSelect,
     /// Weights (safetensors) whose `backbone.*` tensors initialise the backbone.
     pub init_backbone: Option<PathBuf>,
     /// Network; `classes` and `text_dim` are taken from the plugin's embeddings.
@@ -142,6 +176,7 @@ pub struct TrainConfig {
     pub preprocess: PreprocessConfig,
     pub sampling: SamplingConfig,
     pub loader: LoaderConfig,
+    pub loss: LossConfig,
     pub optim: OptimConfig,
 }
 
@@ -167,11 +202,13 @@ impl Default for TrainConfig {
             infer_window: None,
             infer_overlap: 0.5,
             half_labeled: HalfLabelPolicy::Mask,
+            val_select: ValSelect::Classes,
             init_backbone: None,
             network: NetConfig::default(),
             preprocess: PreprocessConfig { target_spacing_mm: Some([1.0, 1.0, 1.0]), ..PreprocessConfig::default() },
             sampling: SamplingConfig::default(),
             loader: LoaderConfig::default(),
+            loss: LossConfig::default(),
             optim: OptimConfig::default(),
         }
     }
@@ -222,6 +259,10 @@ impl TrainConfig {
         if !(self.optim.lr > 0.0) || self.optim.weight_decay < 0.0 {
             return Err(format!("optim.lr {} must be positive and weight_decay {} not negative", self.optim.lr, self.optim.weight_decay));
         }
+        let l = &self.loss;
+        if !(l.dice_weight >= 0.0 && l.bce_weight >= 0.0 && l.dice_weight + l.bce_weight > 0.0) {
+            return Err(format!("loss.dice_weight {} and loss.bce_weight {} must not be negative and not both 0", l.dice_weight, l.bce_weight));
+        }
         let z = self.sampling.zoom_range;
         if !(z[0] > 0.0 && z[0] <= z[1]) {
             return Err(format!("sampling.zoom_range {z:?} must be positive and ascending"));
@@ -240,5 +281,43 @@ impl TrainConfig {
 
     pub fn total_steps(&self) -> u64 {
         (self.epochs * self.steps_per_epoch) as u64
+    }
+}
+
+#[cfg(test)]
+mod recipe_tests {
+    use super::*;
+
+    /// The recipe a site copies parses (every key known, values valid), and every key line in
+    /// it has a comment of its own above it (or directly above its group of related keys).
+    #[test]
+    fn the_family_recipe_parses_and_documents_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/family-recipe.toml");
+        let cfg = TrainConfig::from_file(&path).expect("the recipe parses");
+        assert!(cfg.loss.batch_dice);
+        assert_eq!(cfg.val_select, ValSelect::Labels);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let is_key = |l: &str| !l.starts_with('#') && !l.starts_with('[') && l.contains('=');
+        let mut undocumented = Vec::new();
+        for (n, line) in lines.iter().enumerate() {
+            if !is_key(line) {
+                continue;
+            }
+            // Walk up over the keys of the same group to the first line that is not a key.
+            let above = lines[..n].iter().rev().find(|l| !is_key(l)).copied().unwrap_or("");
+            if !above.starts_with('#') {
+                undocumented.push(format!("line {}: {line}", n + 1));
+            }
+        }
+        assert!(undocumented.is_empty(), "keys without a comment: {undocumented:?}");
+        // Every section of the recipe is one TrainConfig knows (deny_unknown_fields did that),
+        // and the keys the file sets reach the config: a changed value shows.
+        let changed = text.replace("batch_dice = true", "batch_dice = false");
+        let other = std::env::temp_dir().join(format!("pavseg-recipe-{}.toml", std::process::id()));
+        std::fs::write(&other, changed).unwrap();
+        let parsed = TrainConfig::from_file(&other);
+        let _ = std::fs::remove_file(&other);
+        assert!(!parsed.unwrap().loss.batch_dice);
     }
 }

@@ -1,8 +1,10 @@
 //! The training loss: 1/2 (soft Dice + binary cross-entropy) per class channel on sigmoid
 //! outputs, averaged over the supervised (case, class) pairs only. A channel that a
 //! half-labelled case does not annotate contributes nothing, so its gradient is exactly zero:
-//! it is neither foreground nor background.
+//! it is neither foreground nor background. [`recipe_loss`] is the same loss with the recipe's
+//! weights and, optionally, the Dice pooled over the batch per class.
 
+use super::config::LossConfig;
 use tch::{Kind, Reduction, TchError, Tensor};
 
 /// Smoothing of the soft Dice (as the PyTorch reference, lacaf_torch.py).
@@ -41,4 +43,97 @@ pub fn masked_dice_bce(logits: &Tensor, target: &Tensor, supervised: &Tensor) ->
     let kept = per_pair.f_where_self(&supervised.f_gt(0.5)?, &zero)?;
     let count = supervised.f_sum(Kind::Float)?.f_clamp_min(1.0)?;
     kept.f_sum(Kind::Float)?.f_div(&count)
+}
+
+/// The recipe's loss: `dice_weight` x Dice + `bce_weight` x BCE. The BCE is the mean over the
+/// supervised (item, class) pairs. The Dice is that mean too, or with `batch_dice` one soft
+/// Dice per class over the supervised items of the batch together (intersection and sums
+/// pooled), averaged over the classes that any item supervises. With the default weights
+/// and without `batch_dice` this equals [`masked_dice_bce`].
+pub fn recipe_loss(logits: &Tensor, target: &Tensor, supervised: &Tensor, cfg: &LossConfig) -> Result<Tensor, TchError> {
+    let sup = supervised.f_gt(0.5)?;
+    let pairs = supervised.f_sum(Kind::Float)?.f_clamp_min(1.0)?;
+    let masked_mean = |per_pair: &Tensor| -> Result<Tensor, TchError> {
+        let zero = Tensor::f_zeros_like(per_pair)?;
+        per_pair.f_where_self(&sup, &zero)?.f_sum(Kind::Float)?.f_div(&pairs)
+    };
+    let bce = {
+        let dims = [2i64, 3, 4];
+        let per_pair = logits
+            .f_binary_cross_entropy_with_logits(target, None::<&Tensor>, None::<&Tensor>, Reduction::None)?
+            .f_mean_dim(dims.as_slice(), false, Kind::Float)?;
+        masked_mean(&per_pair)?
+    };
+    let dice = if cfg.batch_dice {
+        let dims = [2i64, 3, 4];
+        let prob = logits.f_sigmoid()?;
+        let zero = Tensor::f_zeros(supervised.size(), (Kind::Float, logits.device()))?;
+        // Sums per (item, class), unsupervised pairs set to 0 before pooling over the batch.
+        let pooled = |t: Tensor| -> Result<Tensor, TchError> { t.f_where_self(&sup, &zero)?.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float) };
+        let inter = pooled(prob.f_mul(target)?.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?;
+        let denom = pooled(
+            prob.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?.f_add(&target.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?,
+        )?;
+        let per_class = inter.f_mul_scalar(2.0)?.f_add_scalar(DICE_SMOOTH)?.f_div(&denom.f_add_scalar(DICE_SMOOTH)?)?.f_neg()?.f_add_scalar(1.0)?;
+        let class_has = supervised.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float)?.f_gt(0.5)?;
+        let kept = per_class.f_where_self(&class_has, &Tensor::f_zeros_like(&per_class)?)?;
+        kept.f_sum(Kind::Float)?.f_div(&class_has.f_sum(Kind::Float)?.f_clamp_min(1.0)?)?
+    } else {
+        masked_mean(&terms(logits, target)?.dice)?
+    };
+    dice.f_mul_scalar(cfg.dice_weight)?.f_add(&bce.f_mul_scalar(cfg.bce_weight)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    fn example() -> (Tensor, Tensor, Tensor) {
+        tch::manual_seed(3);
+        let logits = Tensor::randn([2, 3, 4, 4, 4], (Kind::Float, Device::Cpu));
+        let target = Tensor::rand([2, 3, 4, 4, 4], (Kind::Float, Device::Cpu)).gt(0.7).to_kind(Kind::Float);
+        // Class 1 holds no foreground in item 1; item 1 does not supervise class 2.
+        let mut target = target;
+        let target = target.index_put_(&[Some(Tensor::from(1i64)), Some(Tensor::from(1i64))], &Tensor::from(0.0f32), false);
+        let sup = Tensor::from_slice(&[1.0f32, 1.0, 1.0, 1.0, 1.0, 0.0]).reshape([2, 3]);
+        (logits, target, sup)
+    }
+
+    #[test]
+    fn default_recipe_loss_is_the_masked_dice_bce() {
+        let (logits, target, sup) = example();
+        let a = recipe_loss(&logits, &target, &sup, &LossConfig::default()).unwrap().double_value(&[]);
+        let b = masked_dice_bce(&logits, &target, &sup).unwrap().double_value(&[]);
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+
+    #[test]
+    fn batch_dice_pools_each_class_over_its_supervised_items() {
+        let (logits, target, sup) = example();
+        let cfg = LossConfig { batch_dice: true, dice_weight: 1.0, bce_weight: 0.0 };
+        let ours = recipe_loss(&logits, &target, &sup, &cfg).unwrap().double_value(&[]);
+        let p = logits.sigmoid();
+        let mut expected = 0.0;
+        for k in 0..3i64 {
+            let items: Vec<i64> = if k == 2 { vec![0] } else { vec![0, 1] };
+            let (mut inter, mut denom) = (0.0, 0.0);
+            for &b in &items {
+                let (pb, tb) = (p.get(b).get(k), target.get(b).get(k));
+                inter += (&pb * &tb).sum(Kind::Float).double_value(&[]);
+                denom += pb.sum(Kind::Float).double_value(&[]) + tb.sum(Kind::Float).double_value(&[]);
+            }
+            expected += 1.0 - (2.0 * inter + DICE_SMOOTH) / (denom + DICE_SMOOTH);
+        }
+        expected /= 3.0;
+        assert!((ours - expected).abs() < 1e-5, "{ours} vs {expected}");
+        // It differs from the per-patch Dice, which scores item 1's empty class 1 on its own.
+        let per_patch = recipe_loss(&logits, &target, &sup, &LossConfig { batch_dice: false, ..cfg }).unwrap().double_value(&[]);
+        assert!((ours - per_patch).abs() > 1e-3);
+        // An unsupervised pair's logits do not reach the loss.
+        let changed = logits.copy();
+        let _ = changed.get(1).get(2).fill_(50.0);
+        let moved = recipe_loss(&changed, &target, &sup, &cfg).unwrap().double_value(&[]);
+        assert!((moved - ours).abs() < 1e-6);
+    }
 }

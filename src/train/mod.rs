@@ -20,7 +20,7 @@ pub mod sides;
 mod trainer;
 pub mod validate;
 
-pub use config::{HalfLabelPolicy, LoaderConfig, OptimConfig, SamplingConfig, TrainConfig};
+pub use config::{HalfLabelPolicy, LoaderConfig, LossConfig, OptimConfig, SamplingConfig, TrainConfig, ValSelect};
 pub use trainer::{prepare_split, train, RunOptions, TrainSummary};
 
 use std::path::PathBuf;

@@ -4,12 +4,12 @@
 use super::adamw::{AdamW, AdamWConfig};
 use super::grad_scaler::GradScaler;
 use super::checkpoint::{self, CheckpointState, EpochRecord, PluginFacts};
-use super::config::TrainConfig;
+use super::config::{TrainConfig, ValSelect};
 use super::dataset::{Dataset, Split};
 use super::loader::Loader;
 use super::mapped::MappedCase;
 use super::prepare_all::{prepare_cases, split_cases, CaseOutcome};
-use super::loss::masked_dice_bce;
+use super::loss::recipe_loss;
 use super::prepared::open_cached;
 use super::sampler::PatchSampler;
 use super::schedule::Schedule;
@@ -188,7 +188,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
             // The loss in float32 whatever the forward pass's precision.
             let loss = logits
                 .f_to_kind(tch::Kind::Float)
-                .and_then(|l| masked_dice_bce(&l, &batch.target, &batch.supervised))
+                .and_then(|l| recipe_loss(&l, &batch.target, &batch.supervised, &cfg.loss))
                 .map_err(step_error(cfg, state.step))?;
             let value = loss.f_double_value(&[]).map_err(terr("reading the loss"))?;
             if !value.is_finite() {
@@ -229,6 +229,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
             seconds: e0.elapsed().as_secs_f64(),
             val_dsc: None,
             val_dsc_per_class: None,
+            val_label_dsc: None,
             data_wait: Some(if step_seconds > 0.0 { waited / step_seconds } else { 0.0 }),
         };
         let last = epoch + 1 == cfg.epochs;
@@ -236,17 +237,23 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
             let v = tch::no_grad(|| validate(&net, &val_cases, cfg.window(), cfg.infer_overlap))?;
             record.val_dsc = Some(v.mean_dsc);
             record.val_dsc_per_class = Some(v.per_class);
+            record.val_label_dsc = v.labels;
         }
         state.epoch = epoch + 1;
         state.seconds = seconds_before + run_start.elapsed().as_secs_f64();
         state.history.push(record.clone());
-        let improved = match (record.val_dsc, state.best_val_dsc) {
+        // The score that selects the best checkpoint (`best_val_dsc` holds its best value).
+        let score = match (cfg.val_select, record.val_label_dsc) {
+            (ValSelect::Labels, Some([a, v])) => Some((a + v) / 2.0),
+            _ => record.val_dsc,
+        };
+        let improved = match (score, state.best_val_dsc) {
             (Some(v), Some(b)) => v > b,
             (Some(v), None) => v.is_finite(),
             _ => false,
         };
         if improved {
-            state.best_val_dsc = record.val_dsc;
+            state.best_val_dsc = score;
             state.best_epoch = Some(epoch);
         }
         tracing::info!(epoch = epoch + 1, step = state.step, loss = record.loss, val_dsc = ?record.val_dsc, seconds = record.seconds, data_wait = ?record.data_wait, "epoch done");
