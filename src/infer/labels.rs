@@ -7,6 +7,14 @@ use super::InferError;
 use ndarray::Array3;
 use rayon::prelude::*;
 
+/// Whether probability `p` takes the voxel from the best so far (`best`, starting at the
+/// threshold, and its label, 0 for none): at or above the threshold, and strictly above an
+/// earlier class's, so ties go to the first class.
+#[inline]
+pub(crate) fn takes_label(p: f32, best: f32, best_label: u8) -> bool {
+    p >= best && (best_label == 0 || p > best)
+}
+
 /// `class_labels[c]` is the output label of class `c` (1..=255).
 pub fn label_map(probs: &Probabilities, class_labels: &[u8], threshold: f32) -> Result<LabelMap, InferError> {
     let (k, d, h, w) = probs.data.dim();
@@ -26,7 +34,7 @@ pub fn label_map(probs: &Probabilities, class_labels: &[u8], threshold: f32) -> 
             let mut best_label = 0u8;
             for (c, &cl) in class_labels.iter().enumerate() {
                 let p = flat[c * n + v];
-                if p >= best && (best_label == 0 || p > best) {
+                if takes_label(p, best, best_label) {
                     best = p;
                     best_label = cl;
                 }

@@ -3,7 +3,7 @@
 
 pub mod cuda_backend;
 mod device;
-mod labels;
+pub(crate) mod labels;
 mod predictor;
 mod sliding;
 mod types;

@@ -51,7 +51,7 @@ pub(crate) fn sample_labels(p: ArrayView4<'_, f32>, back: &[AxisSampling; 3], ma
                 let a01 = lerp(q[at(k0, j0, i1)], q[at(k1, j0, i1)], wk);
                 let a11 = lerp(q[at(k0, j1, i1)], q[at(k1, j1, i1)], wk);
                 let v = lerp(lerp(a00, a10, wj), lerp(a01, a11, wj), wi);
-                if v >= best && (best_label == 0 || v > best) {
+                if crate::infer::labels::takes_label(v, best, best_label) {
                     best = v;
                     best_label = value;
                 }

@@ -93,12 +93,9 @@ pub fn resample_linear(input: ArrayView3<'_, f32>, axes: &[AxisSampling; 3]) -> 
     // a large source is never copied whole.
     let mut cur: Option<Array3<f32>> = None;
     for (a, s) in axes.iter().enumerate() {
-        let next = {
-            let view = cur.as_ref().map_or(input.view(), |c| c.view());
-            (!s.is_identity(view.shape()[a])).then(|| linear_along(view, Axis(a), s))
-        };
-        if next.is_some() {
-            cur = next;
+        let view = cur.as_ref().map_or(input.view(), |c| c.view());
+        if !s.is_identity(view.shape()[a]) {
+            cur = Some(linear_along(view, Axis(a), s));
         }
     }
     cur.unwrap_or_else(|| input.as_standard_layout().into_owned())

@@ -16,21 +16,36 @@ pub struct LossTerms {
     pub bce: Tensor,
 }
 
-/// Soft Dice loss and mean BCE of each `(batch item, class)` channel.
-/// `logits`, `target`: `[B, K, D, H, W]` (target 0/1, float).
-pub fn terms(logits: &Tensor, target: &Tensor) -> Result<LossTerms, TchError> {
+/// Per-pair sums of the soft Dice, `[B, K]` each: the intersection and the two volumes.
+struct DiceSums {
+    inter: Tensor,
+    denom: Tensor,
+}
+
+/// The Dice sums and the mean BCE of each `(batch item, class)` channel, computed once.
+fn pair_sums(logits: &Tensor, target: &Tensor) -> Result<(DiceSums, Tensor), TchError> {
     let dims = [2i64, 3, 4];
     let prob = logits.f_sigmoid()?;
     let inter = prob.f_mul(target)?.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?;
     let denom = prob
         .f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?
-        .f_add(&target.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?
-        .f_add_scalar(DICE_SMOOTH)?;
-    let dice = inter.f_mul_scalar(2.0)?.f_add_scalar(DICE_SMOOTH)?.f_div(&denom)?.f_neg()?.f_add_scalar(1.0)?;
+        .f_add(&target.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?;
     let bce = logits
         .f_binary_cross_entropy_with_logits(target, None::<&Tensor>, None::<&Tensor>, Reduction::None)?
         .f_mean_dim(dims.as_slice(), false, Kind::Float)?;
-    Ok(LossTerms { dice, bce })
+    Ok((DiceSums { inter, denom }, bce))
+}
+
+/// `1 - (2 inter + s) / (denom + s)`.
+fn soft_dice_loss(inter: &Tensor, denom: &Tensor) -> Result<Tensor, TchError> {
+    inter.f_mul_scalar(2.0)?.f_add_scalar(DICE_SMOOTH)?.f_div(&denom.f_add_scalar(DICE_SMOOTH)?)?.f_neg()?.f_add_scalar(1.0)
+}
+
+/// Soft Dice loss and mean BCE of each `(batch item, class)` channel.
+/// `logits`, `target`: `[B, K, D, H, W]` (target 0/1, float).
+pub fn terms(logits: &Tensor, target: &Tensor) -> Result<LossTerms, TchError> {
+    let (sums, bce) = pair_sums(logits, target)?;
+    Ok(LossTerms { dice: soft_dice_loss(&sums.inter, &sums.denom)?, bce })
 }
 
 /// `sum over supervised pairs of (dice + bce) / 2`, divided by the number of supervised pairs
@@ -52,34 +67,20 @@ pub fn masked_dice_bce(logits: &Tensor, target: &Tensor, supervised: &Tensor) ->
 /// and without `batch_dice` this equals [`masked_dice_bce`].
 pub fn recipe_loss(logits: &Tensor, target: &Tensor, supervised: &Tensor, cfg: &LossConfig) -> Result<Tensor, TchError> {
     let sup = supervised.f_gt(0.5)?;
+    let zero = Tensor::f_zeros(supervised.size(), (Kind::Float, logits.device()))?;
+    // `where` rather than a product: an unsupervised pair's value (even a NaN) cannot leak.
+    let kept = |per_pair: &Tensor| per_pair.f_where_self(&sup, &zero);
     let pairs = supervised.f_sum(Kind::Float)?.f_clamp_min(1.0)?;
-    let masked_mean = |per_pair: &Tensor| -> Result<Tensor, TchError> {
-        let zero = Tensor::f_zeros_like(per_pair)?;
-        per_pair.f_where_self(&sup, &zero)?.f_sum(Kind::Float)?.f_div(&pairs)
-    };
-    let bce = {
-        let dims = [2i64, 3, 4];
-        let per_pair = logits
-            .f_binary_cross_entropy_with_logits(target, None::<&Tensor>, None::<&Tensor>, Reduction::None)?
-            .f_mean_dim(dims.as_slice(), false, Kind::Float)?;
-        masked_mean(&per_pair)?
-    };
+    let (sums, bce) = pair_sums(logits, target)?;
+    let bce = kept(&bce)?.f_sum(Kind::Float)?.f_div(&pairs)?;
     let dice = if cfg.batch_dice {
-        let dims = [2i64, 3, 4];
-        let prob = logits.f_sigmoid()?;
-        let zero = Tensor::f_zeros(supervised.size(), (Kind::Float, logits.device()))?;
-        // Sums per (item, class), unsupervised pairs set to 0 before pooling over the batch.
-        let pooled = |t: Tensor| -> Result<Tensor, TchError> { t.f_where_self(&sup, &zero)?.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float) };
-        let inter = pooled(prob.f_mul(target)?.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?;
-        let denom = pooled(
-            prob.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?.f_add(&target.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?,
-        )?;
-        let per_class = inter.f_mul_scalar(2.0)?.f_add_scalar(DICE_SMOOTH)?.f_div(&denom.f_add_scalar(DICE_SMOOTH)?)?.f_neg()?.f_add_scalar(1.0)?;
+        let over_batch = |t: &Tensor| kept(t)?.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float);
+        let per_class = soft_dice_loss(&over_batch(&sums.inter)?, &over_batch(&sums.denom)?)?;
         let class_has = supervised.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float)?.f_gt(0.5)?;
-        let kept = per_class.f_where_self(&class_has, &Tensor::f_zeros_like(&per_class)?)?;
-        kept.f_sum(Kind::Float)?.f_div(&class_has.f_sum(Kind::Float)?.f_clamp_min(1.0)?)?
+        let per_class = per_class.f_where_self(&class_has, &Tensor::f_zeros_like(&per_class)?)?;
+        per_class.f_sum(Kind::Float)?.f_div(&class_has.f_sum(Kind::Float)?.f_clamp_min(1.0)?)?
     } else {
-        masked_mean(&terms(logits, target)?.dice)?
+        kept(&soft_dice_loss(&sums.inter, &sums.denom)?)?.f_sum(Kind::Float)?.f_div(&pairs)?
     };
     dice.f_mul_scalar(cfg.dice_weight)?.f_add(&bce.f_mul_scalar(cfg.bce_weight)?)
 }

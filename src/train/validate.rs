@@ -34,12 +34,13 @@ fn two_label_dsc(probs: &Tensor, labels: &Tensor) -> Result<[f64; 2], tch::TchEr
     let (best, channel) = probs.f_max_dim(0, false)?;
     let fg = best.f_ge(0.5)?;
     let is_artery = |c: &Tensor| -> Result<Tensor, tch::TchError> { c.f_eq(LEFT_ARTERY as i64)?.f_logical_or(&c.f_eq(RIGHT_ARTERY as i64)?) };
-    let pred_artery = fg.f_logical_and(&is_artery(&channel)?)?;
-    let pred_vein = fg.f_logical_and(&is_artery(&channel)?.f_logical_not()?)?;
+    let artery = is_artery(&channel)?;
+    let pred_artery = fg.f_logical_and(&artery)?;
+    let pred_vein = fg.f_logical_and(&artery.f_logical_not()?)?;
     let truth_fg = labels.f_gt(0)?;
-    let truth_channel = labels.f_sub_scalar(1)?;
-    let truth_artery = truth_fg.f_logical_and(&is_artery(&truth_channel)?)?;
-    let truth_vein = truth_fg.f_logical_and(&is_artery(&truth_channel)?.f_logical_not()?)?;
+    let truth_is_artery = is_artery(&labels.f_sub_scalar(1)?)?;
+    let truth_artery = truth_fg.f_logical_and(&truth_is_artery)?;
+    let truth_vein = truth_fg.f_logical_and(&truth_is_artery.f_logical_not()?)?;
     Ok([dsc(&pred_artery, &truth_artery)?, dsc(&pred_vein, &truth_vein)?])
 }
 
