@@ -5,7 +5,9 @@
 #                           built from source), python3-venv, and a .venv with only torch==2.11.0
 #   scripts/setup.sh test   what `make test` needs on top: dicom3tools, Orthanc, gdcm tools, GNU
 #                           time, curl, tesseract (reads the PNG preview back), Prometheus
-#                           (scrapes the node), openssl (test certificates), and the Python
+#                           (scrapes the node), openssl (test certificates), Orthanc's DICOMweb
+#                           plugin (STOW-RS destination, OHIF's data source), Chromium (the
+#                           OHIF viewer test), and the Python
 #                           validators of requirements-dev.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,14 +16,16 @@ case "$what" in
   demo) tools=(storescu:dcmtk cmake:cmake) ; requirements=(requirements-demo.txt) ;;
   test) tools=(storescu:dcmtk cmake:cmake dciodvfy:dicom3tools Orthanc:orthanc gdcmconv:libgdcm-tools
                /usr/bin/time:time curl:curl tesseract:tesseract-ocr prometheus:prometheus promtool:prometheus
-               openssl:openssl fallocate:util-linux)
+               openssl:openssl fallocate:util-linux chromium:chromium
+               /usr/share/orthanc/plugins/libOrthancDicomWeb.so:orthanc-dicomweb)
         requirements=(requirements-demo.txt requirements-dev.txt) ;;
   *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
 esac
 
 need_apt=()
 for pair in "${tools[@]}"; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || need_apt+=("${pair#*:}")
+  # A command on PATH, or a file (a plugin) at an absolute path.
+  command -v "${pair%%:*}" >/dev/null 2>&1 || [ -e "${pair%%:*}" ] || need_apt+=("${pair#*:}")
 done
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if ((${#need_apt[@]})); then

@@ -171,13 +171,16 @@ fn segment_items(config: &SegConfig, tracking_uids: &[String]) -> Vec<Obj> {
         .collect()
 }
 
-/// The Referenced Series Sequence item listing every source image.
+/// The Referenced Series Sequence item listing every source instance once (a multi-frame
+/// instance is one item, however many of its frames the grid holds).
 fn referenced_series(source: &SeriesRef) -> Obj {
     let mut item = Obj::new_empty();
     put_str(&mut item, tags::SERIES_INSTANCE_UID, VR::UI, source.series_instance_uid.as_str());
+    let mut seen = std::collections::HashSet::new();
     let instances = source
         .images
         .iter()
+        .filter(|im| seen.insert(im.sop_instance_uid.as_str()))
         .map(|im| {
             let mut r = Obj::new_empty();
             put_str(&mut r, tags::REFERENCED_SOP_CLASS_UID, VR::UI, im.sop_class_uid.as_str());

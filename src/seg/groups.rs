@@ -56,6 +56,9 @@ pub(crate) fn per_frame(frames: &[FrameRef], geometry: &Geometry, source: &Serie
             let mut src = Obj::new_empty();
             put_str(&mut src, tags::REFERENCED_SOP_CLASS_UID, VR::UI, image.sop_class_uid.as_str());
             put_str(&mut src, tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, image.sop_instance_uid.as_str());
+            if let Some(frame) = image.frame_number {
+                put_is(&mut src, tags::REFERENCED_FRAME_NUMBER, frame as i64);
+            }
             put_seq(&mut src, tags::PURPOSE_OF_REFERENCE_CODE_SEQUENCE, vec![purpose.clone()]);
             // Same pixel grid as the source image: readers may index the SEG by source image.
             put_str(&mut src, tags::SPATIAL_LOCATIONS_PRESERVED, VR::CS, "YES");

@@ -149,6 +149,7 @@ mod tests {
                 .map(|k| SourceImage {
                     sop_class_uid: uids::CT_IMAGE_STORAGE.into(),
                     sop_instance_uid: format!("1.2.3.4.5.{k}"),
+                    frame_number: None,
                 })
                 .collect(),
             header,

@@ -105,7 +105,11 @@ fn series_ref(headers: &[SliceHeader]) -> Result<SeriesRef, AssembleError> {
         modality: first.modality.clone(),
         images: headers
             .iter()
-            .map(|h| SourceImage { sop_class_uid: h.sop_class_uid.clone(), sop_instance_uid: h.sop_instance_uid.clone() })
+            .map(|h| SourceImage {
+                sop_class_uid: h.sop_class_uid.clone(),
+                sop_instance_uid: h.sop_instance_uid.clone(),
+                frame_number: None,
+            })
             .collect(),
         header,
     })

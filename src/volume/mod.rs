@@ -14,11 +14,14 @@ use crate::geometry::Geometry;
 use dicom_object::InMemDicomObject;
 use ndarray::Array3;
 
-/// One source image of a volume, in slice order.
+/// One source image of a volume, in slice order: a single-frame instance, or one frame of a
+/// multi-frame instance (Enhanced CT), which a derived object must reference by frame number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceImage {
     pub sop_class_uid: String,
     pub sop_instance_uid: String,
+    /// 1-based frame number within a multi-frame instance; `None` for a single-frame image.
+    pub frame_number: Option<u32>,
 }
 
 /// What a volume was made from: enough to write a derived object that refers back to it.

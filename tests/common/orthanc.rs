@@ -13,6 +13,9 @@ pub struct Orthanc {
     pub dir: PathBuf,
 }
 
+/// Where Debian's orthanc-dicomweb installs the plugin.
+pub const DICOMWEB_PLUGIN: &str = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so";
+
 fn binary() -> String {
     ["/usr/sbin/Orthanc", "/usr/bin/Orthanc"]
         .iter()
@@ -29,7 +32,23 @@ impl Orthanc {
 
     /// Starts Orthanc (AE ORTHANC) in `dir` with a Lua script, the given modalities
     /// (`name -> [AE, host, port]`) and StableAge 2 s; waits for its REST API.
-    pub fn start(dir: &Path, (dicom_port, http_port): (u16, u16), lua: &str, modalities: serde_json::Value) -> Orthanc {
+    pub fn start(dir: &Path, ports: (u16, u16), lua: &str, modalities: serde_json::Value) -> Orthanc {
+        Self::start_with_plugins(dir, ports, lua, modalities, false)
+    }
+
+    /// As [`Orthanc::start`], with the DICOMweb plugin (Debian package orthanc-dicomweb)
+    /// serving `/dicom-web/` on the HTTP port: STOW-RS, QIDO-RS and WADO-RS.
+    pub fn start_dicomweb(dir: &Path, ports: (u16, u16), lua: &str, modalities: serde_json::Value) -> Orthanc {
+        Self::start_with_plugins(dir, ports, lua, modalities, true)
+    }
+
+    fn start_with_plugins(
+        dir: &Path,
+        (dicom_port, http_port): (u16, u16),
+        lua: &str,
+        modalities: serde_json::Value,
+        dicomweb: bool,
+    ) -> Orthanc {
         std::fs::create_dir_all(dir).unwrap();
         let script = dir.join("route.lua");
         std::fs::write(&script, lua).unwrap();
@@ -46,7 +65,8 @@ impl Orthanc {
             "StableAge": 2,
             "LuaScripts": [script],
             "DicomModalities": modalities,
-            "Plugins": []
+            "Plugins": if dicomweb { vec![DICOMWEB_PLUGIN] } else { vec![] },
+            "DicomWeb": { "Enable": dicomweb, "Root": "/dicom-web/" }
         });
         let path = dir.join("orthanc.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
