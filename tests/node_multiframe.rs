@@ -9,6 +9,10 @@
 mod common;
 
 use common::*;
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, VR};
+use dicom_dictionary_std::{tags, uids};
+use pavseg::phantom::PhantomParams;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -125,4 +129,53 @@ fn multi_frame_series_segment_like_single_frames_and_malformed_ones_are_rejected
         assert!(!job_files(&job).is_empty(), "{name}: the instance must be kept");
     }
     assert!(node.echo("ECHOSCU"), "node stopped serving");
+}
+
+#[test]
+fn a_multi_frame_object_decodes_exactly_in_every_compressed_transfer_syntax() {
+    // dcmtk and GDCM compress the Legacy Converted Enhanced CT; a node without plugins
+    // assembles each and must give the phantom's voxels.
+    let t = TempDir::new("multiframe-ts");
+    let (phantom, ph) = make_phantom(&t.path().join("ph"), PhantomParams { slices: 24, ..small_phantom(82) });
+    let mf = t.path().join("mf");
+    python(&["make".as_ref(), ph.dicom_dir.as_os_str(), mf.as_os_str()]);
+    let node = Node::start(t.path(), &NodeConfig::default());
+    // (name, compressor command, storescu option proposing that transfer syntax)
+    let cases: [(&str, &[&str], &str); 5] = [
+        ("rle", &["dcmcrle"], "-xr"),
+        ("jpeg-lossless", &["dcmcjpeg", "+e1"], "-xs"),
+        ("jpeg-ls", &["dcmcjpls"], "-xt"),
+        ("jpeg2000", &["gdcmconv", "--j2k"], "-xv"),
+        ("deflate", &["dcmconv", "+td"], "-xd"),
+    ];
+    for (name, tool, propose) in cases {
+        let dir = t.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        // A new series and instance each time.
+        let (series, sop) = (pavseg::uid::generate("2.25"), pavseg::uid::generate("2.25"));
+        let renamed = dir.join("renamed.dcm");
+        let mut obj = dicom_object::open_file(mf.join("one/mf.dcm")).unwrap();
+        obj.put(DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, PrimitiveValue::from(series.as_str())));
+        obj.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(sop.as_str())));
+        obj.meta_mut().media_storage_sop_instance_uid = sop.clone();
+        obj.meta_mut().update_information_group_length();
+        obj.write_to_file(&renamed).unwrap();
+        let packed = dir.join("mf.dcm");
+        let st = Command::new(tool[0])
+            .args(&tool[1..])
+            .arg(&renamed)
+            .arg(&packed)
+            .status()
+            .unwrap_or_else(|e| panic!("{} (apt packages dcmtk, libgdcm-tools): {e}", tool[0]));
+        assert!(st.success(), "{name}: {} failed", tool[0]);
+        std::fs::remove_file(&renamed).unwrap();
+        let out = node.storescu(&["-R", propose], &[packed.clone()]);
+        assert!(out.status.success(), "{name}: storescu: {}", String::from_utf8_lossy(&out.stderr));
+        let (area, job) = node.wait_job(&series, WAIT).unwrap_or_else(|| panic!("{name}: no job"));
+        assert_eq!(area, "done", "{name}: {:?}", std::fs::read_to_string(job.join("reason.txt")));
+        let stored = dicom_object::OpenFileOptions::new().read_until(tags::PIXEL_DATA).open_file(&job_files(&job)[0]).unwrap();
+        let ts = stored.meta().transfer_syntax().trim_end_matches('\0').to_string();
+        assert_ne!(ts, uids::EXPLICIT_VR_LITTLE_ENDIAN, "{name}: stored uncompressed");
+        assert_volume_matches(&job, &phantom);
+    }
 }

@@ -235,6 +235,34 @@ mod tests {
     }
 
     #[test]
+    fn attributes_of_a_multi_frame_image_are_found_in_its_functional_groups() {
+        use dicom_core::value::DataSetSequence;
+        let g = Geometry::new([80, 64, 64], [0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [2.0, 0.7, 0.7]);
+        let item = |tag, vr, value: &str| {
+            let mut o = InMemDicomObject::new_empty();
+            o.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
+            o
+        };
+        let group = |sequence, inner: InMemDicomObject| {
+            let mut o = InMemDicomObject::new_empty();
+            o.put(DataElement::new(sequence, VR::SQ, DataSetSequence::from(vec![inner])));
+            o
+        };
+        let mut h = header("CT", "Thorax");
+        // KVP in the shared CT X-Ray Details; FrameType only in the first frame's CT Image Frame Type.
+        let shared = group(tags::CTX_RAY_DETAILS_SEQUENCE, item(tags::KVP, VR::DS, "120"));
+        let frame = group(tags::CT_IMAGE_FRAME_TYPE_SEQUENCE, item(tags::FRAME_TYPE, VR::CS, "ORIGINAL\\PRIMARY\\LOCALIZER\\NONE"));
+        h.put(DataElement::new(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, VR::SQ, DataSetSequence::from(vec![shared])));
+        h.put(DataElement::new(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, VR::SQ, DataSetSequence::from(vec![frame])));
+        assert!(rule("attribute = \"KVP\"\nmax = 140").check(&h, &g).is_ok());
+        assert!(rule("attribute = \"KVP\"\nmax = 100").check(&h, &g).unwrap_err().contains("120"));
+        let e = rule("attribute = \"FrameType\"\nnone_of = [\"LOCALIZER\"]").check(&h, &g).unwrap_err();
+        assert!(e.contains("LOCALIZER"), "{e}");
+        assert!(rule("attribute = \"Modality\"\nequals = \"CT\"").check(&h, &g).is_ok());
+        assert!(rule("attribute = \"BodyPartExamined\"\nequals = \"CHEST\"").check(&h, &g).unwrap_err().contains("absent"));
+    }
+
+    #[test]
     fn malformed_rules_are_refused() {
         let bad = |t: &str| Rule::from_entry(&toml::from_str::<RuleEntry>(t).unwrap()).unwrap_err();
         assert!(bad("attribute = \"Modalty\"\nequals = \"CT\"").contains("Modalty"));
