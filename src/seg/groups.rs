@@ -24,12 +24,7 @@ fn purpose_of_reference() -> Code {
 pub(crate) fn shared(geometry: &Geometry, source: &SeriesRef) -> Obj {
     let mut measures = Obj::new_empty();
     put_ds(&mut measures, tags::PIXEL_SPACING, &[geometry.spacing[1], geometry.spacing[2]]);
-    let thickness = source
-        .header
-        .get(tags::SLICE_THICKNESS)
-        .and_then(|e| e.to_float64().ok())
-        .filter(|t| t.is_finite() && *t > 0.0)
-        .unwrap_or(geometry.spacing[0]);
+    let thickness = source_slice_thickness(source).unwrap_or(geometry.spacing[0]);
     put_ds(&mut measures, tags::SLICE_THICKNESS, &[thickness]);
     put_ds(&mut measures, tags::SPACING_BETWEEN_SLICES, &[geometry.spacing[0]]);
     let mut orientation = Obj::new_empty();
@@ -39,6 +34,21 @@ pub(crate) fn shared(geometry: &Geometry, source: &SeriesRef) -> Obj {
     put_seq(&mut item, tags::PIXEL_MEASURES_SEQUENCE, vec![measures]);
     put_seq(&mut item, tags::PLANE_ORIENTATION_SEQUENCE, vec![orientation]);
     item
+}
+
+/// The source's SliceThickness: at the top level of a single-frame image, in the Pixel Measures
+/// of a multi-frame image's shared groups or else of its first frame.
+fn source_slice_thickness(source: &SeriesRef) -> Option<f64> {
+    let positive = |obj: &Obj| {
+        obj.get(tags::SLICE_THICKNESS).and_then(|e| e.to_float64().ok()).filter(|t| t.is_finite() && *t > 0.0)
+    };
+    let measures = |group| {
+        let item = source.header.get(group)?.items()?.first()?;
+        positive(item.get(tags::PIXEL_MEASURES_SEQUENCE)?.items()?.first()?)
+    };
+    positive(&source.header)
+        .or_else(|| measures(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE))
+        .or_else(|| measures(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE))
 }
 
 /// One Per-Frame Functional Groups item per frame.
