@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod dicomweb;
 pub mod dimse;
 pub mod element_lengths;
 pub mod eval;

@@ -74,3 +74,39 @@ fn environment_overrides_a_key() {
     let _ = child.wait();
     assert!(ok, "echo to the AE title set by PAVSEG_NODE__AE_TITLE failed");
 }
+
+#[test]
+fn destination_keys_are_checked_per_kind() {
+    let web = "[[destinations]]\nname = \"web\"\nkind = \"dicomweb\"\n";
+    let err = serve_with(web, &[]);
+    assert!(err.contains("destinations.url") && err.contains("destination web"), "{err}");
+    let err = serve_with(&format!("{web}url = \"ftp://pacs/dicom-web\"\n"), &[]);
+    assert!(err.contains("destinations.url") && err.contains("http"), "{err}");
+    let err = serve_with(&format!("{web}url = \"http://user:pw@pacs/dicom-web\"\n"), &[]);
+    assert!(err.contains("destinations.url") && err.contains("credentials"), "{err}");
+    let err = serve_with(&format!("{web}url = \"http://pacs/dicom-web\"\nhost = \"pacs\"\nport = 104\n"), &[]);
+    assert!(err.contains("destinations.host") && err.contains("dimse"), "{err}");
+    let err = serve_with(&format!("{web}url = \"http://pacs/dicom-web\"\nusername = \"u\"\n"), &[]);
+    assert!(err.contains("destinations.username"), "{err}");
+    let err = serve_with(&format!("{web}url = \"http://pacs/dicom-web\"\nusername = \"u\"\npassword = \"p\"\nbearer_token = \"t\"\n"), &[]);
+    assert!(err.contains("destinations.bearer_token"), "{err}");
+    let err = serve_with(&format!("{web}url = \"http://pacs/dicom-web\"\nca = \"/etc/ca.crt\"\n"), &[]);
+    assert!(err.contains("destinations.ca") && err.contains("https"), "{err}");
+    let err = serve_with("[[destinations]]\nname = \"web\"\nkind = \"smtp\"\n", &[]);
+    assert!(err.contains("kind") && err.contains("smtp"), "{err}");
+    // A DIMSE destination (the default kind) needs its AE title and may not carry DICOMweb keys.
+    let err = serve_with("[[destinations]]\nname = \"pacs\"\nhost = \"pacs\"\nport = 104\n", &[]);
+    assert!(err.contains("destinations.ae_title") && err.contains("destination pacs"), "{err}");
+    let err = serve_with("[[destinations]]\nname = \"pacs\"\nae_title = \"PACS\"\nhost = \"pacs\"\nport = 104\nurl = \"http://pacs\"\n", &[]);
+    assert!(err.contains("destinations.url") && err.contains("dimse"), "{err}");
+    // A password file that cannot be read stops start-up naming it.
+    let t = TempDir::new("cfgsecret");
+    let missing = t.path().join("no-such-password");
+    let text = format!(
+        "[node]\nbind = \"127.0.0.1\"\nport = 0\n[spool]\ndir = \"{}\"\nmin_free_bytes = 0\n[pipeline]\nplugins = []\n[http]\nport = 0\n{web}url = \"http://127.0.0.1:9/dicom-web\"\nusername = \"u\"\npassword_file = \"{}\"\n",
+        t.path().join("spool").display(),
+        missing.display()
+    );
+    let err = serve_with(&text, &[]);
+    assert!(err.contains("destination web") && err.contains("no-such-password"), "{err}");
+}

@@ -50,6 +50,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 client_certificate: a.tls_certificate.clone(),
                 client_key: a.tls_key.clone(),
                 server_name: a.tls_server_name.clone(),
+                ..DestinationSettings::default()
             };
             let config = crate::tls::client_config(&settings)?.ok_or_else(|| anyhow::anyhow!("no TLS client configuration"))?;
             Some(TlsClient { config, server_name: a.tls_server_name.clone().unwrap_or_else(|| a.to.host.clone()) })

@@ -5,8 +5,8 @@ mod settings;
 mod validate;
 
 pub use settings::{
-    DeliverySettings, DestinationSettings, HttpSettings, LogFormat, LogOutput, LogSettings, NodeSettings, NodeTlsSettings,
-    PipelineSettings, Settings, SpoolSettings,
+    DeliverySettings, DestinationKind, DestinationSettings, HttpSettings, LogFormat, LogOutput, LogSettings, NodeSettings, NodeTlsSettings,
+    PipelineSettings, Secret, Settings, SpoolSettings,
 };
 pub use validate::{valid_ae_title, valid_name};
 

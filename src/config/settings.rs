@@ -182,19 +182,38 @@ impl Default for DeliverySettings {
     }
 }
 
-/// A DICOM peer we deliver to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// How a destination takes segmentations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationKind {
+    /// C-STORE to `ae_title` at `host`:`port` (optionally over TLS).
+    #[default]
+    Dimse,
+    /// STOW-RS (DICOMweb) to the service root `url`.
+    Dicomweb,
+}
+
+/// A peer we deliver to. Which keys apply depends on `kind`; `validate` checks that each
+/// kind has its own keys and none of the other's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationSettings {
     /// Name used in plugin routing and folder names (letters, digits, '-' and '_').
     pub name: String,
+    #[serde(default)]
+    pub kind: DestinationKind,
+    /// DIMSE: the peer's AE title, host and port.
+    #[serde(default)]
     pub ae_title: String,
+    #[serde(default)]
     pub host: String,
+    #[serde(default)]
     pub port: u16,
-    /// Send over TLS (then `ca` is required).
+    /// DIMSE: send over TLS (then `ca` is required). DICOMweb: the url's scheme decides.
     #[serde(default)]
     pub tls: bool,
-    /// PEM CA certificate(s) that the destination's certificate must chain to.
+    /// PEM CA certificate(s) that the destination's certificate must chain to (DICOMweb over
+    /// https without it: the system's trusted CAs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca: Option<PathBuf>,
     /// PEM client certificate chain and key, for destinations that require one.
@@ -202,9 +221,40 @@ pub struct DestinationSettings {
     pub client_certificate: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_key: Option<PathBuf>,
-    /// Name the destination's certificate must carry; default: `host`.
+    /// DIMSE: name the destination's certificate must carry; default: `host`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
+    /// DICOMweb: the service root (`https://pacs.example.org/dicom-web`); STOW-RS posts to
+    /// `{url}/studies`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// DICOMweb: HTTP basic authentication (the password inline or read from a file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// DICOMweb: `Authorization: Bearer` token (inline or read from a file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token_file: Option<PathBuf>,
+    /// Network timeout of one attempt to this destination; default `delivery.timeout_seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// A password or token: read from the settings like any string, never shown by `Debug`, so
+/// a settings dump in a log line cannot leak it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// The HTTP API: health and readiness probes, Prometheus metrics, the job list.

@@ -1,6 +1,6 @@
 //! Checks that types alone cannot express; each error names the key at fault.
 
-use super::{ConfigError, Settings};
+use super::{ConfigError, DestinationKind, DestinationSettings, Settings};
 
 fn check(ok: bool, key: &'static str, reason: impl FnOnce() -> String) -> Result<(), ConfigError> {
     if ok {
@@ -82,18 +82,16 @@ impl Settings {
                 format!("{:?} must be 1-32 letters, digits, '-' or '_'", dest.name)
             })?;
             check(names.insert(dest.name.clone()), "destinations.name", || format!("{:?} is used twice", dest.name))?;
-            check(valid_ae_title(&dest.ae_title), "destinations.ae_title", || {
-                format!("{:?} (destination {}) is not an AE title", dest.ae_title, dest.name)
-            })?;
-            check(!dest.host.is_empty() && dest.port != 0, "destinations.host", || {
-                format!("destination {} needs a host and a non-zero port", dest.name)
-            })?;
-            check(!dest.tls || dest.ca.is_some(), "destinations.ca", || {
-                format!("destination {} has tls = true but no ca to trust", dest.name)
-            })?;
             check(dest.client_certificate.is_some() == dest.client_key.is_some(), "destinations.client_key", || {
                 format!("destination {}: client_certificate and client_key go together", dest.name)
             })?;
+            check(dest.timeout_seconds.is_none_or(|t| t >= 1), "destinations.timeout_seconds", || {
+                format!("destination {}: must be at least 1", dest.name)
+            })?;
+            match dest.kind {
+                DestinationKind::Dimse => check_dimse(dest)?,
+                DestinationKind::Dicomweb => check_dicomweb(dest)?,
+            }
         }
         if let Some(tls) = &n.tls {
             check(tls.port != 0 || n.port == 0, "node.tls.port", || "must be a TCP port (0 only when node.port is 0)".into())?;
@@ -113,4 +111,80 @@ impl Settings {
 /// A name that is safe as part of a folder name.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// A C-STORE destination: an AE title at a host and port, none of the DICOMweb keys.
+fn check_dimse(dest: &DestinationSettings) -> Result<(), ConfigError> {
+    check(valid_ae_title(&dest.ae_title), "destinations.ae_title", || {
+        format!("{:?} (destination {}) is not an AE title", dest.ae_title, dest.name)
+    })?;
+    check(!dest.host.is_empty() && dest.port != 0, "destinations.host", || {
+        format!("destination {} needs a host and a non-zero port", dest.name)
+    })?;
+    check(!dest.tls || dest.ca.is_some(), "destinations.ca", || {
+        format!("destination {} has tls = true but no ca to trust", dest.name)
+    })?;
+    let web_keys = dest.url.is_some()
+        || dest.username.is_some()
+        || dest.password.is_some()
+        || dest.password_file.is_some()
+        || dest.bearer_token.is_some()
+        || dest.bearer_token_file.is_some();
+    check(!web_keys, "destinations.url", || {
+        format!(
+            "destination {} is kind = \"dimse\": url, username, password(_file) and bearer_token(_file) \
+             are keys of kind = \"dicomweb\"",
+            dest.name
+        )
+    })
+}
+
+/// A STOW-RS destination: an http(s) service root without credentials in it, at most one way
+/// of authenticating, none of the DIMSE keys.
+fn check_dicomweb(dest: &DestinationSettings) -> Result<(), ConfigError> {
+    let name = &dest.name;
+    check(dest.ae_title.is_empty() && dest.host.is_empty() && dest.port == 0, "destinations.host", || {
+        format!("destination {name} is kind = \"dicomweb\": ae_title, host and port are keys of kind = \"dimse\" (url says where)")
+    })?;
+    check(!dest.tls && dest.server_name.is_none(), "destinations.tls", || {
+        format!("destination {name} is kind = \"dicomweb\": an https url uses TLS (tls and server_name are keys of kind = \"dimse\")")
+    })?;
+    let url = dest.url.as_deref().ok_or_else(|| ConfigError::Invalid {
+        key: "destinations.url",
+        reason: format!("destination {name} is kind = \"dicomweb\" and needs url, the DICOMweb service root"),
+    })?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| ConfigError::Invalid {
+        key: "destinations.url",
+        reason: format!("destination {name}: {url:?} is not a URL: {e}"),
+    })?;
+    check(matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some(), "destinations.url", || {
+        format!("destination {name}: {url:?} must be an http:// or https:// URL with a host")
+    })?;
+    check(parsed.username().is_empty() && parsed.password().is_none(), "destinations.url", || {
+        format!("destination {name}: the url must not carry credentials; use username and password (or password_file)")
+    })?;
+    check(parsed.query().is_none() && parsed.fragment().is_none(), "destinations.url", || {
+        format!("destination {name}: {url:?} must be the service root, without query or fragment")
+    })?;
+    let https = parsed.scheme() == "https";
+    check(https || (dest.ca.is_none() && dest.client_certificate.is_none()), "destinations.ca", || {
+        format!("destination {name}: ca and client_certificate need an https url")
+    })?;
+    check(dest.password.is_none() || dest.password_file.is_none(), "destinations.password", || {
+        format!("destination {name}: password and password_file exclude each other")
+    })?;
+    check(dest.bearer_token.is_none() || dest.bearer_token_file.is_none(), "destinations.bearer_token", || {
+        format!("destination {name}: bearer_token and bearer_token_file exclude each other")
+    })?;
+    let password = dest.password.is_some() || dest.password_file.is_some();
+    check(dest.username.is_some() == password, "destinations.username", || {
+        format!("destination {name}: username and password (or password_file) go together")
+    })?;
+    check(dest.username.as_deref().is_none_or(|u| !u.contains(':')), "destinations.username", || {
+        format!("destination {name}: a basic-authentication username cannot contain ':'")
+    })?;
+    let bearer = dest.bearer_token.is_some() || dest.bearer_token_file.is_some();
+    check(!(password && bearer), "destinations.bearer_token", || {
+        format!("destination {name}: choose basic (username, password) or bearer authentication, not both")
+    })
 }

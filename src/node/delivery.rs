@@ -1,10 +1,13 @@
-//! The delivery worker: sends what waits in the outbox, retrying with exponential backoff,
-//! and gives up (into `failed-delivery/`, with the reason) after the configured attempts.
+//! The delivery worker: sends what waits in the outbox (C-STORE or STOW-RS), retrying with
+//! exponential backoff, and gives up (into `failed-delivery/`, with the reason) after the
+//! configured attempts, or at once when a DICOMweb server refuses for good (a 4xx answer, a
+//! failed SOP instance).
 //! It resumes pending deliveries after a restart because they are only files in the outbox.
 
 use super::Shared;
-use crate::scu::{self, OutgoingFile, SendOptions};
-use crate::spool::DeliveryRecord;
+use crate::dicomweb::StowOutcome;
+use crate::scu::{self, Destination, OutgoingFile, SendOptions};
+use crate::spool::{DeliveryRecord, DeliveryTarget};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -59,42 +62,43 @@ fn deliver_due(shared: &Shared) -> Option<u64> {
     next
 }
 
+/// What one attempt came to.
+enum Attempt {
+    Delivered,
+    /// Worth trying again after the backoff (until `delivery.max_attempts`).
+    Retry(String),
+    /// Refused for good: into failed-delivery at once.
+    Refused(String),
+}
+
 fn attempt(shared: &Shared, r: &mut DeliveryRecord) {
-    let span = info_span!("delivery", id = %r.id, destination = %r.destination, sop = %r.sop_instance_uid);
+    let span = info_span!("delivery", id = %r.id, destination = %r.destination_name, address = %r.destination, sop = %r.sop_instance_uid);
     let _e = span.enter();
     let d = &shared.settings.delivery;
-    let opts = SendOptions {
-        calling_ae_title: d.calling_ae_title.clone(),
-        timeout: Duration::from_secs(d.timeout_seconds),
-        tls: shared.destination_tls.get(&r.destination_name).cloned(),
-        ..SendOptions::default()
-    };
     r.attempts += 1;
-    let result = OutgoingFile::open(&shared.spool.delivery_file(r))
-        .and_then(|f| scu::send_files(&r.destination, &opts, &[f]))
-        .map_err(|e| e.to_string())
-        .and_then(|outcomes| match outcomes.first() {
-            Some(o) if o.stored() => Ok(()),
-            Some(o) => Err(format!(
-                "refused with status {:#06X}{}",
-                o.status,
-                o.error_comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default()
-            )),
-            None => Err("no response".into()),
-        });
-    let saved = match result {
-        Ok(()) => {
+    let outcome = match r.destination.clone() {
+        DeliveryTarget::Dimse(dest) => send_dimse(shared, r, &dest),
+        DeliveryTarget::Dicomweb { .. } => send_stow(shared, r),
+    };
+    let saved = match outcome {
+        Attempt::Delivered => {
             info!(attempts = r.attempts, "delivered");
             shared.telemetry.deliveries_sent.with_label_values(&[r.destination_name.as_str()]).inc();
             shared.spool.delivery_sent(r)
         }
-        Err(e) if r.attempts >= d.max_attempts => {
+        Attempt::Refused(e) => {
+            let reason = format!("refused at attempt {}: {e}", r.attempts);
+            error!("{reason}");
+            shared.telemetry.deliveries_failed.with_label_values(&[r.destination_name.as_str()]).inc();
+            shared.spool.delivery_failed(r, &reason)
+        }
+        Attempt::Retry(e) if r.attempts >= d.max_attempts => {
             let reason = format!("gave up after {} attempts; last error: {e}", r.attempts);
             error!("{reason}");
             shared.telemetry.deliveries_failed.with_label_values(&[r.destination_name.as_str()]).inc();
             shared.spool.delivery_failed(r, &reason)
         }
-        Err(e) => {
+        Attempt::Retry(e) => {
             let wait = backoff(d.initial_backoff_seconds, d.max_backoff_seconds, r.attempts);
             warn!(attempts = r.attempts, retry_in_s = wait.as_secs_f64(), error = %e, "delivery failed; will retry");
             shared.telemetry.delivery_retries.with_label_values(&[r.destination_name.as_str()]).inc();
@@ -105,6 +109,58 @@ fn attempt(shared: &Shared, r: &mut DeliveryRecord) {
     };
     if let Err(e) = saved {
         error!(error = %e, "cannot record delivery state");
+    }
+}
+
+/// C-STORE over one association. Every failure is retried: a refusal status may come from a
+/// peer that is full or misconfigured for now.
+fn send_dimse(shared: &Shared, r: &DeliveryRecord, dest: &Destination) -> Attempt {
+    let d = &shared.settings.delivery;
+    let timeout = shared.settings.destinations.iter().find(|s| s.name == r.destination_name).and_then(|s| s.timeout_seconds);
+    let opts = SendOptions {
+        calling_ae_title: d.calling_ae_title.clone(),
+        timeout: Duration::from_secs(timeout.unwrap_or(d.timeout_seconds)),
+        tls: shared.destination_tls.get(&r.destination_name).cloned(),
+        ..SendOptions::default()
+    };
+    let result = OutgoingFile::open(&shared.spool.delivery_file(r))
+        .and_then(|f| scu::send_files(dest, &opts, &[f]))
+        .map_err(|e| e.to_string())
+        .and_then(|outcomes| match outcomes.first() {
+            Some(o) if o.stored() => Ok(()),
+            Some(o) => Err(format!(
+                "refused with status {:#06X}{}",
+                o.status,
+                o.error_comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default()
+            )),
+            None => Err("no response".into()),
+        });
+    match result {
+        Ok(()) => Attempt::Delivered,
+        Err(e) => Attempt::Retry(e),
+    }
+}
+
+/// STOW-RS with the destination's client as configured now (its url, credentials and TLS
+/// belong together); the record notes the url it went to.
+fn send_stow(shared: &Shared, r: &mut DeliveryRecord) -> Attempt {
+    let Some(client) = shared.dicomweb.get(&r.destination_name) else {
+        return Attempt::Retry(format!("destination {} is not a DICOMweb destination in the settings", r.destination_name));
+    };
+    let root = client.service_root();
+    if !matches!(&r.destination, DeliveryTarget::Dicomweb { url } if url.trim_end_matches('/') == root) {
+        info!(url = %root, "destination url changed since the delivery was queued; sending to the configured one");
+        r.destination = DeliveryTarget::Dicomweb { url: root.to_string() };
+    }
+    match client.store(&shared.spool.delivery_file(r), &r.sop_instance_uid) {
+        StowOutcome::Stored { warning } => {
+            if let Some(w) = warning {
+                warn!(warning = %w, "stored with a warning");
+            }
+            Attempt::Delivered
+        }
+        StowOutcome::Retry(e) => Attempt::Retry(format!("STOW-RS to {}: {e}", client.studies_url())),
+        StowOutcome::Refused(e) => Attempt::Refused(format!("STOW-RS to {}: {e}", client.studies_url())),
     }
 }
 

@@ -4,9 +4,10 @@
 //! spool itself fails (a full disk) — stays queued in the job area, and the worker retries it.
 
 use super::Shared;
+use crate::config::{DestinationKind, DestinationSettings};
 use crate::pipeline::{Engine, Outcome};
 use crate::scu::Destination;
-use crate::spool::{JobRecord, JobState, SpoolError};
+use crate::spool::{DeliveryTarget, JobRecord, JobState, SpoolError};
 use crate::volume::{assemble_files, assemble_headers, AssemblyLimits, VolumeSummary};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -165,24 +166,33 @@ fn label_counts(o: &Outcome) -> [usize; 256] {
     c
 }
 
-/// The plugin's fixed destinations, and the sender when it is a configured destination.
-fn destinations(shared: &Shared, engine: &Engine, files: &[PathBuf]) -> Vec<(String, Destination)> {
+/// The plugin's fixed destinations, and the sender when it is a configured DIMSE destination
+/// (a DICOMweb destination never sent us anything over C-STORE, so it cannot be the sender).
+fn destinations(shared: &Shared, engine: &Engine, files: &[PathBuf]) -> Vec<(String, DeliveryTarget)> {
     let out = &engine.plugin.file.output;
     let configured = &shared.settings.destinations;
-    let as_dest = |d: &crate::config::DestinationSettings| {
-        (d.name.clone(), Destination { ae_title: d.ae_title.clone(), host: d.host.clone(), port: d.port })
+    let as_target = |d: &DestinationSettings| {
+        let target = match d.kind {
+            DestinationKind::Dimse => {
+                DeliveryTarget::Dimse(Destination { ae_title: d.ae_title.clone(), host: d.host.clone(), port: d.port })
+            }
+            DestinationKind::Dicomweb => {
+                DeliveryTarget::Dicomweb { url: crate::dicomweb::service_root(d.url.as_deref().unwrap_or_default()).to_string() }
+            }
+        };
+        (d.name.clone(), target)
     };
-    let mut list: Vec<(String, Destination)> = Vec::new();
+    let mut list: Vec<(String, DeliveryTarget)> = Vec::new();
     for name in &out.send_to {
         match configured.iter().find(|d| &d.name == name) {
-            Some(d) => list.push(as_dest(d)),
+            Some(d) => list.push(as_target(d)),
             None => warn!(destination = %name, "plugin names a destination that the node settings do not define"),
         }
     }
     if out.send_back_to_sender {
         if let Some(sender) = files.first().and_then(|f| sender_ae(f)) {
-            match configured.iter().find(|d| d.ae_title.trim() == sender) {
-                Some(d) if !list.iter().any(|(n, _)| n == &d.name) => list.push(as_dest(d)),
+            match configured.iter().find(|d| d.kind == DestinationKind::Dimse && d.ae_title.trim() == sender) {
+                Some(d) if !list.iter().any(|(n, _)| n == &d.name) => list.push(as_target(d)),
                 Some(_) => {}
                 None => info!(sender = %sender, "sender is not a configured destination; not sending back"),
             }

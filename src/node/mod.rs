@@ -40,6 +40,8 @@ pub enum NodeError {
     LoadTls(#[source] crate::tls::TlsError),
     #[error("destination {name}: {source}")]
     LoadDestinationTls { name: String, source: crate::tls::TlsError },
+    #[error("{0}")]
+    DicomWebClient(#[source] crate::dicomweb::ClientError),
     #[error("cannot set up metrics: {0}")]
     Telemetry(#[source] crate::telemetry::TelemetryError),
     #[error("background task failed: {0}")]
@@ -70,6 +72,8 @@ pub(crate) struct Shared {
     /// TLS client settings (and the certificate name to expect) of the destinations that use
     /// TLS, by destination name; built once at start-up.
     pub destination_tls: std::collections::BTreeMap<String, crate::scu::TlsClient>,
+    /// HTTP clients of the DICOMweb destinations, by destination name; built once at start-up.
+    pub dicomweb: std::collections::BTreeMap<String, crate::dicomweb::StowClient>,
     /// Plugins loaded at start-up, in the configured order.
     pub engines: Vec<crate::pipeline::Engine>,
     pub telemetry: Arc<crate::telemetry::Telemetry>,
@@ -102,6 +106,24 @@ pub async fn run_listeners(listeners: Listeners, settings: Settings, shutdown: i
             destination_tls.insert(d.name.clone(), crate::scu::TlsClient { config, server_name });
         }
     }
+    let dicomweb = {
+        let (destinations, timeout) = (settings.destinations.clone(), settings.delivery.timeout_seconds);
+        // reqwest's blocking client runs its own runtime: built (and later used) off the async threads.
+        tokio::task::spawn_blocking(move || {
+            destinations
+                .iter()
+                .filter(|d| d.kind == crate::config::DestinationKind::Dicomweb)
+                .map(|d| {
+                    let timeout = Duration::from_secs(d.timeout_seconds.unwrap_or(timeout));
+                    let client = crate::dicomweb::StowClient::new(d, timeout).map_err(NodeError::DicomWebClient)?;
+                    info!(destination = %d.name, url = %client.studies_url(), "DICOMweb destination ready");
+                    Ok((d.name.clone(), client))
+                })
+                .collect::<Result<std::collections::BTreeMap<_, _>, NodeError>>()
+        })
+        .await
+        .map_err(|e| NodeError::Join(e.to_string()))??
+    };
     let engines = {
         let paths = settings.pipeline.plugins.clone();
         tokio::task::spawn_blocking(move || {
@@ -124,6 +146,7 @@ pub async fn run_listeners(listeners: Listeners, settings: Settings, shutdown: i
         options: negotiation::options(&settings.node),
         tls_options,
         destination_tls,
+        dicomweb,
         settings: settings.clone(),
         spool,
         tracker: Tracker::default(),

@@ -21,7 +21,7 @@ mod status;
 
 pub use durable::{fsync_dir, write_atomic};
 pub use jobs::{JobId, JobRecord, JobState};
-pub use outbox::{DeliveryRecord, DeliveryState};
+pub use outbox::{DeliveryRecord, DeliveryState, DeliveryTarget};
 pub use status::SpoolStatus;
 
 use crate::uid::{self, UidError};

@@ -15,6 +15,26 @@ pub enum DeliveryState {
     Failed,
 }
 
+/// Where a delivery goes. Records written before DICOMweb destinations existed hold an
+/// `AE@HOST:PORT` object and read as `Dimse`; untagged, so both read back from their fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DeliveryTarget {
+    /// C-STORE to a DICOM peer.
+    Dimse(Destination),
+    /// STOW-RS to a DICOMweb service root (credentials stay in the settings, never here).
+    Dicomweb { url: String },
+}
+
+impl std::fmt::Display for DeliveryTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeliveryTarget::Dimse(d) => d.fmt(f),
+            DeliveryTarget::Dicomweb { url } => f.write_str(url),
+        }
+    }
+}
+
 /// `delivery.json` beside the object to send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryRecord {
@@ -22,7 +42,7 @@ pub struct DeliveryRecord {
     pub id: String,
     pub job: JobId,
     pub destination_name: String,
-    pub destination: Destination,
+    pub destination: DeliveryTarget,
     /// The file in the delivery folder to send.
     pub file_name: String,
     pub sop_instance_uid: String,
@@ -49,7 +69,7 @@ impl Spool {
         job: &JobId,
         file: &std::path::Path,
         sop_instance_uid: &str,
-        destinations: &[(String, Destination)],
+        destinations: &[(String, DeliveryTarget)],
     ) -> Result<Vec<DeliveryRecord>, SpoolError> {
         let file_name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "object.dcm".into());
         let bytes = std::fs::read(file).map_err(|source| SpoolError::Read { path: file.to_path_buf(), source })?;
@@ -145,5 +165,24 @@ impl Spool {
         std::fs::rename(&from, &to).map_err(|source| SpoolError::Move { from: from.clone(), to: to.clone(), source })?;
         durable::fsync_dir(&self.area("outbox"))?;
         durable::fsync_dir(&self.area(area))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_from_before_dicomweb_read_as_dimse_and_web_targets_round_trip() {
+        let old = r#"{"id":"j__pacs","job":"j","destination_name":"pacs",
+            "destination":{"ae_title":"PACS","host":"10.0.0.5","port":104},
+            "file_name":"seg.dcm","sop_instance_uid":"1.2.3","state":"pending","attempts":2,"next_attempt_unix_ms":5}"#;
+        let r: DeliveryRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(r.destination.to_string(), "PACS@10.0.0.5:104");
+        assert!(matches!(r.destination, DeliveryTarget::Dimse(_)));
+        let web = DeliveryRecord { destination: DeliveryTarget::Dicomweb { url: "https://pacs/dicom-web".into() }, ..r };
+        let json = serde_json::to_string(&web).unwrap();
+        assert!(json.contains(r#""destination":{"url":"https://pacs/dicom-web"}"#), "{json}");
+        assert_eq!(serde_json::from_str::<DeliveryRecord>(&json).unwrap(), web);
     }
 }

@@ -134,7 +134,7 @@ impl Telemetry {
             deliveries_failed: counter_vec(
                 &r,
                 "pavseg_deliveries_failed_total",
-                "Deliveries given up after delivery.max_attempts (kept in failed-delivery/).",
+                "Deliveries given up after delivery.max_attempts or refused for good (kept in failed-delivery/).",
                 &["destination"],
             )?,
             delivery_retries: counter_vec(

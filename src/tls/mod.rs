@@ -43,6 +43,8 @@ pub enum TlsError {
     },
     #[error("CA file {path}: {reason}")]
     BadCa { path: PathBuf, reason: String },
+    #[error("no CA to trust: the system's trust store has no usable certificate ({reason}); set ca")]
+    NoSystemRoots { reason: String },
     #[error("{what}: {reason}")]
     Build { what: String, reason: String },
 }
@@ -103,13 +105,41 @@ pub fn client_config(d: &DestinationSettings) -> Result<Option<Arc<ClientConfig>
         what: format!("destination {}", d.name),
         reason: "tls = true needs ca".into(),
     })?;
+    Ok(Some(client_with_roots(d, roots(ca)?)?))
+}
+
+/// A DICOMweb destination's TLS client configuration (the same ring provider and protocol
+/// versions as DICOM over TLS). Over https the server must chain to `ca`, or without it to a
+/// CA the system trusts; over plain http it is never used, and trusts nothing.
+pub fn web_client_config(d: &DestinationSettings, https: bool) -> Result<Arc<ClientConfig>, TlsError> {
+    let roots = match (&d.ca, https) {
+        (Some(ca), _) => roots(ca)?,
+        (None, true) => system_roots()?,
+        (None, false) => RootCertStore::empty(),
+    };
+    client_with_roots(d, roots)
+}
+
+/// The CA certificates of the system's trust store (`/etc/ssl/certs` on Debian).
+fn system_roots() -> Result<RootCertStore, TlsError> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut store = RootCertStore::empty();
+    let (added, _) = store.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let reason = found.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+        return Err(TlsError::NoSystemRoots { reason: if reason.is_empty() { "none found".into() } else { reason } });
+    }
+    Ok(store)
+}
+
+fn client_with_roots(d: &DestinationSettings, roots: RootCertStore) -> Result<Arc<ClientConfig>, TlsError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Build {
             what: "TLS protocol versions".into(),
             reason: e.to_string(),
         })?
-        .with_root_certificates(roots(ca)?);
+        .with_root_certificates(roots);
     let config = match (&d.client_certificate, &d.client_key) {
         (Some(cert), Some(key)) => builder
             .with_client_auth_cert(pem::certificates(cert)?, pem::private_key(key)?)
@@ -120,7 +150,7 @@ pub fn client_config(d: &DestinationSettings) -> Result<Option<Arc<ClientConfig>
             })?,
         _ => builder.with_no_client_auth(),
     };
-    Ok(Some(Arc::new(config)))
+    Ok(Arc::new(config))
 }
 
 /// The TCP socket under an association's stream, plain or TLS, for socket options (Nagle,

@@ -11,6 +11,8 @@ pub struct Orthanc {
     pub dicom_port: u16,
     pub http_port: u16,
     pub dir: PathBuf,
+    /// User and password that `get` signs in with, when authentication is enabled.
+    pub credentials: Option<(String, String)>,
 }
 
 /// Where Debian's orthanc-dicomweb installs the plugin.
@@ -33,13 +35,25 @@ impl Orthanc {
     /// Starts Orthanc (AE ORTHANC) in `dir` with a Lua script, the given modalities
     /// (`name -> [AE, host, port]`) and StableAge 2 s; waits for its REST API.
     pub fn start(dir: &Path, ports: (u16, u16), lua: &str, modalities: serde_json::Value) -> Orthanc {
-        Self::start_with_plugins(dir, ports, lua, modalities, false)
+        Self::start_with_plugins(dir, ports, lua, modalities, false, &[])
     }
 
     /// As [`Orthanc::start`], with the DICOMweb plugin (Debian package orthanc-dicomweb)
     /// serving `/dicom-web/` on the HTTP port: STOW-RS, QIDO-RS and WADO-RS.
     pub fn start_dicomweb(dir: &Path, ports: (u16, u16), lua: &str, modalities: serde_json::Value) -> Orthanc {
-        Self::start_with_plugins(dir, ports, lua, modalities, true)
+        Self::start_with_plugins(dir, ports, lua, modalities, true, &[])
+    }
+
+    /// As [`Orthanc::start_dicomweb`], with HTTP basic authentication enabled: only `users`
+    /// (user, password) may use the REST API and DICOMweb, and `get` signs in as the first.
+    pub fn start_dicomweb_with_users(
+        dir: &Path,
+        ports: (u16, u16),
+        lua: &str,
+        modalities: serde_json::Value,
+        users: &[(&str, &str)],
+    ) -> Orthanc {
+        Self::start_with_plugins(dir, ports, lua, modalities, true, users)
     }
 
     fn start_with_plugins(
@@ -48,11 +62,12 @@ impl Orthanc {
         lua: &str,
         modalities: serde_json::Value,
         dicomweb: bool,
+        users: &[(&str, &str)],
     ) -> Orthanc {
         std::fs::create_dir_all(dir).unwrap();
         let script = dir.join("route.lua");
         std::fs::write(&script, lua).unwrap();
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "Name": "pavseg-test",
             "StorageDirectory": dir.join("db"),
             "IndexDirectory": dir.join("db"),
@@ -60,7 +75,7 @@ impl Orthanc {
             "DicomPort": dicom_port,
             "HttpPort": http_port,
             "RemoteAccessAllowed": false,
-            "AuthenticationEnabled": false,
+            "AuthenticationEnabled": !users.is_empty(),
             "DicomCheckCalledAet": false,
             "StableAge": 2,
             "LuaScripts": [script],
@@ -68,6 +83,9 @@ impl Orthanc {
             "Plugins": if dicomweb { vec![DICOMWEB_PLUGIN] } else { vec![] },
             "DicomWeb": { "Enable": dicomweb, "Root": "/dicom-web/" }
         });
+        if !users.is_empty() {
+            config["RegisteredUsers"] = users.iter().map(|(u, p)| (u.to_string(), serde_json::json!(p))).collect();
+        }
         let path = dir.join("orthanc.json");
         std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         let child = Command::new(binary())
@@ -81,6 +99,7 @@ impl Orthanc {
             dicom_port,
             http_port,
             dir: dir.to_path_buf(),
+            credentials: users.first().map(|(u, p)| (u.to_string(), p.to_string())),
         };
         assert!(
             wait_until(Duration::from_secs(30), || o.get("/system").is_some()),
@@ -92,10 +111,12 @@ impl Orthanc {
 
     /// GET on the REST API, parsed as JSON.
     pub fn get(&self, path: &str) -> Option<serde_json::Value> {
-        let out = Command::new("curl")
-            .args(["-sf", &format!("http://127.0.0.1:{}{path}", self.http_port)])
-            .output()
-            .ok()?;
+        let mut curl = Command::new("curl");
+        curl.args(["-sf", &format!("http://127.0.0.1:{}{path}", self.http_port)]);
+        if let Some((user, password)) = &self.credentials {
+            curl.args(["-u", &format!("{user}:{password}")]);
+        }
+        let out = curl.output().ok()?;
         out.status
             .success()
             .then(|| serde_json::from_slice(&out.stdout).ok())
