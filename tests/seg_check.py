@@ -1,6 +1,7 @@
 """Independent checks of a pavseg DICOM-SEG, driven by tests/seg_validate.rs.
 
 Usage: seg_check.py SEG.dcm CT_DIR LABELS.nii.gz WORK_DIR [--expect-frames N] [--codes 1=81040000,2=...]
+                    [--labelmap 1=220/40/40,2=40/90/230]
 
 LABELS.nii.gz is the label map the SEG was made from (0 background, segment n = value n), on the
 grid of the CT series in CT_DIR. Checks, each printed as one line:
@@ -12,6 +13,10 @@ grid of the CT series in CT_DIR. Checks, each printed as one line:
             the slice normal) equals LABELS voxel for voxel;
   dcmqi     segimage2itkimage converts the SEG back to the same voxels (compared in patient space);
   frames    optional: the number of frames.
+  palette   with --labelmap: a Label Map SEG (its SOP class, LABELMAP, 8 bits, PALETTE COLOR)
+            whose palette, read by highdicom and applied to the frames, gives each label its
+            colour (R/G/B of the given segment numbers, background black); dcmqi is not run
+            (it reads BINARY and FRACTIONAL SEGs only).
 Exits 1 on the first failed check with the reason.
 """
 import glob
@@ -61,9 +66,14 @@ def main():
     if expect_frames is not None and int(ds.NumberOfFrames) != expect_frames:
         fail(f"frames: {ds.NumberOfFrames} frames, expected {expect_frames}")
 
+    labelmap = None
+    if "--labelmap" in sys.argv:
+        pairs = sys.argv[sys.argv.index("--labelmap") + 1].split(",")
+        labelmap = {int(n): tuple(int(c) for c in rgb.split("/")) for n, rgb in (p.split("=") for p in pairs)}
+    want_type = hd.seg.SegmentationTypeValues.LABELMAP if labelmap else hd.seg.SegmentationTypeValues.BINARY
     seg = hd.seg.segread(seg_path)
-    if seg.segmentation_type != hd.seg.SegmentationTypeValues.BINARY:
-        fail(f"codes: segmentation type {seg.segmentation_type}")
+    if seg.segmentation_type != want_type:
+        fail(f"codes: segmentation type {seg.segmentation_type}, expected {want_type}")
     for n in seg.segment_numbers:
         d = seg.get_segment_description(n)
         pt = d.segmented_property_type
@@ -90,6 +100,10 @@ def main():
         source_sop_instance_uids=uids, combine_segments=True, assert_missing_frames_are_empty=True
     )
     compare("highdicom", theirs, ours)
+    if labelmap is not None:
+        check_palette(ds, seg, uids, ours, labelmap)
+        print("PASS")
+        return
 
     out = os.path.join(work, "dcmqi")
     os.makedirs(out, exist_ok=True)
@@ -125,6 +139,30 @@ def main():
             theirs[tuple(idx)] = n
     compare("dcmqi", theirs, ours)
     print("PASS")
+
+
+def check_palette(ds, seg, uids, ours, colors):
+    """The Label Map SEG's own palette, as highdicom reads and applies it, colours each label."""
+    if ds.SOPClassUID != "1.2.840.10008.5.1.4.1.1.66.7" or ds.BitsAllocated != 8:
+        fail(f"palette: SOP class {ds.SOPClassUID} with {ds.BitsAllocated} bits is not an 8-bit Label Map SEG")
+    if ds.PhotometricInterpretation != "PALETTE COLOR":
+        fail(f"palette: PhotometricInterpretation {ds.PhotometricInterpretation}")
+    lut = hd.PaletteColorLUTTransformation.extract_from_dataset(ds)
+    rgb = seg.get_pixels_by_source_instance(
+        source_sop_instance_uids=uids, combine_segments=True, apply_palette_color_lut=True
+    )
+    if rgb.shape != ours.shape + (3,):
+        fail(f"palette: coloured frames have shape {rgb.shape}, expected {ours.shape + (3,)}")
+    scale = 257 if rgb.max() > 255 else 1
+    for value in [0, *colors]:
+        want = np.array(colors.get(value, (0, 0, 0)))
+        mask = ours == value
+        if not mask.any():
+            continue
+        got = np.unique(rgb[mask].reshape(-1, 3) // scale, axis=0)
+        if got.shape[0] != 1 or not np.array_equal(got[0], want):
+            fail(f"palette: label {value} shows as {got.tolist()}, expected {want.tolist()}")
+    print(f"ok palette: {lut.number_of_entries} entries colour labels {sorted(colors)} as {colors}")
 
 
 def load_labels_on_ct(labels_path, src, iop):

@@ -8,11 +8,14 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use dicom_ul::association::server::{DefaultNegotiation, ServerAssociationOptions};
 use std::time::Duration;
 
-/// Storage SOP classes accepted. Non-CT images (MR) are stored too, so that a misrouted
-/// series is kept and reported by series selection rather than refused half-way.
+/// Storage SOP classes accepted: single-frame CT and the multi-frame CT objects (Enhanced CT,
+/// and Legacy Converted Enhanced CT as archives convert classic series) that volume assembly
+/// reads frame by frame. Non-CT images (MR) are stored too, so that a misrouted series is kept
+/// and reported by series selection rather than refused half-way.
 pub const STORAGE_SOP_CLASSES: &[&str] = &[
     uids::CT_IMAGE_STORAGE,
     uids::ENHANCED_CT_IMAGE_STORAGE,
+    uids::LEGACY_CONVERTED_ENHANCED_CT_IMAGE_STORAGE,
     uids::MR_IMAGE_STORAGE,
     uids::ENHANCED_MR_IMAGE_STORAGE,
 ];

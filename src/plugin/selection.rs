@@ -1,10 +1,13 @@
 //! Series selection rules: which series a plugin processes. Each rule tests one DICOM
-//! attribute (by keyword, from the first slice) or one property of the assembled grid, and
-//! every rule must hold. A series that fails says which rule and why, for the log.
+//! attribute (by keyword, from the first slice, or from the multi-frame image holding it) or
+//! one property of the assembled grid (`slices` counts planes: frames of a multi-frame
+//! series), and every rule must hold. A series that fails says which rule and why, for the log.
 
 use crate::geometry::Geometry;
 use dicom_core::dictionary::DataDictionary;
-use dicom_dictionary_std::StandardDataDictionary;
+use dicom_core::Tag;
+use dicom_dictionary_std::{tags, StandardDataDictionary};
+use dicom_object::mem::InMemElement;
 use dicom_object::InMemDicomObject;
 use serde::Deserialize;
 
@@ -63,7 +66,7 @@ pub struct Rule {
 
 #[derive(Debug, Clone)]
 enum Subject {
-    Attribute { keyword: String, tag: dicom_core::Tag },
+    Attribute { keyword: String, tag: Tag },
     Property(Property),
 }
 
@@ -134,9 +137,7 @@ impl Rule {
     /// `Ok` when the series passes, else why not.
     pub fn check(&self, header: &InMemDicomObject, grid: &Geometry) -> Result<(), String> {
         let values: Option<Vec<String>> = match &self.subject {
-            Subject::Attribute { tag, .. } => header
-                .element(*tag)
-                .ok()
+            Subject::Attribute { tag, .. } => attribute(header, *tag)
                 .and_then(|e| e.to_str().ok().map(|s| s.split('\\').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect::<Vec<_>>()))
                 .filter(|v| !v.is_empty()),
             Subject::Property(p) => Some(vec![property(*p, grid).to_string()]),
@@ -163,6 +164,18 @@ impl Rule {
             fail()
         }
     }
+}
+
+/// An attribute of the series' first image: at the top level, or — in a multi-frame image,
+/// which moves per-image attributes into functional group macros — in a macro of its shared
+/// functional groups, else of its first frame's.
+fn attribute(header: &InMemDicomObject, tag: Tag) -> Option<&InMemElement> {
+    header.get(tag).or_else(|| {
+        [tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE].iter().find_map(|&groups| {
+            let item = header.get(groups)?.items()?.first()?;
+            item.iter().filter_map(|m| m.items()?.first()).find_map(|m| m.get(tag))
+        })
+    })
 }
 
 fn fmt_opt(v: Option<f64>) -> String {
@@ -219,6 +232,34 @@ mod tests {
         let slices = rule("property = \"slices\"\nmin = 64");
         let e = slices.check(&header("CT", "x"), &g).unwrap_err();
         assert!(e.contains("20"), "{e}");
+    }
+
+    #[test]
+    fn attributes_of_a_multi_frame_image_are_found_in_its_functional_groups() {
+        use dicom_core::value::DataSetSequence;
+        let g = Geometry::new([80, 64, 64], [0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [2.0, 0.7, 0.7]);
+        let item = |tag, vr, value: &str| {
+            let mut o = InMemDicomObject::new_empty();
+            o.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
+            o
+        };
+        let group = |sequence, inner: InMemDicomObject| {
+            let mut o = InMemDicomObject::new_empty();
+            o.put(DataElement::new(sequence, VR::SQ, DataSetSequence::from(vec![inner])));
+            o
+        };
+        let mut h = header("CT", "Thorax");
+        // KVP in the shared CT X-Ray Details; FrameType only in the first frame's CT Image Frame Type.
+        let shared = group(tags::CTX_RAY_DETAILS_SEQUENCE, item(tags::KVP, VR::DS, "120"));
+        let frame = group(tags::CT_IMAGE_FRAME_TYPE_SEQUENCE, item(tags::FRAME_TYPE, VR::CS, "ORIGINAL\\PRIMARY\\LOCALIZER\\NONE"));
+        h.put(DataElement::new(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE, VR::SQ, DataSetSequence::from(vec![shared])));
+        h.put(DataElement::new(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE, VR::SQ, DataSetSequence::from(vec![frame])));
+        assert!(rule("attribute = \"KVP\"\nmax = 140").check(&h, &g).is_ok());
+        assert!(rule("attribute = \"KVP\"\nmax = 100").check(&h, &g).unwrap_err().contains("120"));
+        let e = rule("attribute = \"FrameType\"\nnone_of = [\"LOCALIZER\"]").check(&h, &g).unwrap_err();
+        assert!(e.contains("LOCALIZER"), "{e}");
+        assert!(rule("attribute = \"Modality\"\nequals = \"CT\"").check(&h, &g).is_ok());
+        assert!(rule("attribute = \"BodyPartExamined\"\nequals = \"CHEST\"").check(&h, &g).unwrap_err().contains("absent"));
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Label map + source series → [`Segmentation`]: the pure core of the SEG stage.
 
-use super::config::{ConfigError, SegConfig};
+use super::config::{ConfigError, SegConfig, SegmentationType};
 use super::elements::{put_us, Obj};
 use super::frames::{plan_frames, UnknownLabel};
 use super::segmentation::Segmentation;
-use super::{dataset, groups, pack, SegIdentity};
+use super::{dataset, groups, label_map, pack, SegIdentity};
 use crate::geometry::Geometry;
 use crate::volume::SeriesRef;
 use dicom_dictionary_std::{tags, uids};
@@ -34,7 +34,7 @@ pub enum BuildError {
     FileMeta { sop_instance_uid: String, reason: String },
 }
 
-/// Builds a BINARY DICOM Segmentation of `labels` (`[k, j, i]` on `geometry`, the grid of the
+/// Builds a DICOM Segmentation (BINARY, or LABELMAP as `config` says) of `labels` (`[k, j, i]` on `geometry`, the grid of the
 /// source series `source`), one segment per configured label value.
 ///
 /// Frames sit on the source slices: frame positions are the grid's slice positions and each
@@ -82,18 +82,25 @@ pub fn build(
     let flat = labels.as_slice().unwrap_or_default();
     let planes: Vec<&[u8]> = flat.chunks_exact(nj * ni).collect();
 
+    let kind = config.segmentation_type;
     let summaries = pack::summarize_planes(&planes);
     let present: Vec<[bool; 256]> = summaries.iter().map(|s| s.present).collect();
-    let frames = plan_frames(&present, config)?;
-    let frame_values: Vec<(usize, u8)> =
-        frames.iter().map(|f| (f.slice, config.segments[f.segment_number as usize - 1].label_value)).collect();
-    let (pixel_data, per_frame) = rayon::join(
-        || pack::pack_frames(&planes, &summaries, &frame_values, nj * ni),
-        || groups::per_frame(&frames, geometry, source),
-    );
+    let frames = match kind {
+        SegmentationType::Binary => plan_frames(&present, config)?,
+        SegmentationType::Labelmap => label_map::plan_label_map_frames(&present, config)?,
+    };
+    let pack = || match kind {
+        SegmentationType::Binary => {
+            let frame_values: Vec<(usize, u8)> =
+                frames.iter().map(|f| (f.slice, config.segments[f.segment_number as usize - 1].label_value)).collect();
+            pack::pack_frames(&planes, &summaries, &frame_values, nj * ni)
+        }
+        SegmentationType::Labelmap => label_map::pack_label_frames(&planes, &frames, config),
+    };
+    let (pixel_data, per_frame) = rayon::join(pack, || groups::per_frame(&frames, geometry, source, kind));
 
     let mut obj: Obj = dataset::top_level(source, config, identity);
-    groups::dimensions(&mut obj, &identity.dimension_organization_uid);
+    groups::dimensions(&mut obj, &identity.dimension_organization_uid, kind);
     groups::put_groups(&mut obj, groups::shared(geometry, source), per_frame);
     put_us(&mut obj, tags::ROWS, &[nj as u16]);
     put_us(&mut obj, tags::COLUMNS, &[ni as u16]);
@@ -101,7 +108,7 @@ pub fn build(
     debug_assert!(obj.iter().all(|e| e.header().tag < tags::PIXEL_DATA));
 
     let meta = FileMetaTableBuilder::new()
-        .media_storage_sop_class_uid(uids::SEGMENTATION_STORAGE)
+        .media_storage_sop_class_uid(kind.sop_class_uid())
         .media_storage_sop_instance_uid(identity.sop_instance_uid.as_str())
         .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
         .implementation_class_uid(crate::IMPLEMENTATION_CLASS_UID)

@@ -2,6 +2,7 @@
 //! a plugin configures (its `output` section), with defaults for pulmonary arteries and veins.
 
 use super::color;
+use dicom_dictionary_std::uids;
 use serde::{Deserialize, Serialize};
 
 /// A coded concept (Code Sequence item): value, coding scheme and meaning.
@@ -92,10 +93,44 @@ impl Default for AlgorithmConfig {
     }
 }
 
+/// How the SEG encodes its segments (`[output.seg] type`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentationType {
+    /// Segmentation Storage, SegmentationType BINARY: one bit-packed frame per (segment,
+    /// slice). Every SEG reader knows it.
+    #[default]
+    Binary,
+    /// Label Map Segmentation Storage (DICOM Supplement 243): one 8-bit frame per slice whose
+    /// pixels are segment numbers (0 background, the PixelPaddingValue), with a palette that
+    /// gives each segment its colour. Smaller and faster to display; newer readers only.
+    Labelmap,
+}
+
+impl SegmentationType {
+    pub fn sop_class_uid(self) -> &'static str {
+        match self {
+            SegmentationType::Binary => uids::SEGMENTATION_STORAGE,
+            SegmentationType::Labelmap => uids::LABEL_MAP_SEGMENTATION_STORAGE,
+        }
+    }
+
+    /// The value of SegmentationType (0062,0001).
+    pub fn code_string(self) -> &'static str {
+        match self {
+            SegmentationType::Binary => "BINARY",
+            SegmentationType::Labelmap => "LABELMAP",
+        }
+    }
+}
+
 /// Everything configurable about the DICOM-SEG that pavseg sends back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SegConfig {
+    /// `type = "binary" | "labelmap"`: the SOP class and encoding of the SEG.
+    #[serde(rename = "type")]
+    pub segmentation_type: SegmentationType,
     /// Root of the new Series, SOP Instance, Dimension Organization and Tracking UIDs
     /// (`2.25` gives UUID-derived UIDs).
     pub uid_root: String,
@@ -121,6 +156,7 @@ pub struct SegConfig {
 impl Default for SegConfig {
     fn default() -> Self {
         SegConfig {
+            segmentation_type: SegmentationType::Binary,
             uid_root: "2.25".into(),
             series_number: 9001,
             series_description: "Pulmonary arteries and veins (pavseg)".into(),

@@ -2,12 +2,13 @@
 //! source series, the new series, equipment, the Segmentation Image module with its segment
 //! descriptions, and the reference back to the source series.
 
-use super::config::SegConfig;
+use super::config::{SegConfig, SegmentationType};
+use super::label_map;
 use super::elements::{code_item, put_empty, put_is, put_seq, put_str, put_us, Obj};
 use super::SegIdentity;
 use crate::volume::SeriesRef;
 use dicom_core::{Tag, VR};
-use dicom_dictionary_std::{tags, uids};
+use dicom_dictionary_std::tags;
 
 /// Patient, clinical trial and study attributes copied from the source when present.
 const COPIED: &[Tag] = &[
@@ -89,7 +90,8 @@ pub(crate) fn top_level(source: &SeriesRef, config: &SegConfig, id: &SegIdentity
     copy_from_source(&mut o, source);
     let (date, time) = id.date_time();
     // SOP Common
-    put_str(&mut o, tags::SOP_CLASS_UID, VR::UI, uids::SEGMENTATION_STORAGE);
+    let kind = config.segmentation_type;
+    put_str(&mut o, tags::SOP_CLASS_UID, VR::UI, kind.sop_class_uid());
     put_str(&mut o, tags::SOP_INSTANCE_UID, VR::UI, id.sop_instance_uid.as_str());
     put_str(&mut o, tags::INSTANCE_CREATION_DATE, VR::DA, date.as_str());
     put_str(&mut o, tags::INSTANCE_CREATION_TIME, VR::TM, time.as_str());
@@ -115,19 +117,24 @@ pub(crate) fn top_level(source: &SeriesRef, config: &SegConfig, id: &SegIdentity
     put_str(&mut o, tags::CONTENT_DATE, VR::DA, date.as_str());
     put_str(&mut o, tags::CONTENT_TIME, VR::TM, time.as_str());
     put_str(&mut o, tags::LOSSY_IMAGE_COMPRESSION, VR::CS, "00");
-    // Image Pixel, as the Segmentation Image module constrains it for BINARY
-    put_us(&mut o, tags::SAMPLES_PER_PIXEL, &[1]);
-    put_str(&mut o, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
-    put_us(&mut o, tags::BITS_ALLOCATED, &[1]);
-    put_us(&mut o, tags::BITS_STORED, &[1]);
-    put_us(&mut o, tags::HIGH_BIT, &[0]);
-    put_us(&mut o, tags::PIXEL_REPRESENTATION, &[0]);
+    // Image Pixel, as the Segmentation Image module constrains it for the SEG's type
+    match kind {
+        SegmentationType::Binary => {
+            put_us(&mut o, tags::SAMPLES_PER_PIXEL, &[1]);
+            put_str(&mut o, tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2");
+            put_us(&mut o, tags::BITS_ALLOCATED, &[1]);
+            put_us(&mut o, tags::BITS_STORED, &[1]);
+            put_us(&mut o, tags::HIGH_BIT, &[0]);
+            put_us(&mut o, tags::PIXEL_REPRESENTATION, &[0]);
+        }
+        SegmentationType::Labelmap => label_map::put_pixel_module(&mut o, config),
+    }
     // Segmentation Image
     put_str(&mut o, tags::IMAGE_TYPE, VR::CS, "DERIVED\\PRIMARY");
     put_str(&mut o, tags::CONTENT_LABEL, VR::CS, config.content_label.as_str());
     put_str(&mut o, tags::CONTENT_DESCRIPTION, VR::LO, config.content_description.as_str());
     put_str(&mut o, tags::CONTENT_CREATOR_NAME, VR::PN, config.content_creator_name.as_str());
-    put_str(&mut o, tags::SEGMENTATION_TYPE, VR::CS, "BINARY");
+    put_str(&mut o, tags::SEGMENTATION_TYPE, VR::CS, kind.code_string());
     put_str(&mut o, tags::SEGMENTS_OVERLAP, VR::CS, "NO");
     put_seq(&mut o, tags::SEGMENT_SEQUENCE, segment_items(config, &id.tracking_uids));
     // Common Instance Reference

@@ -3,7 +3,8 @@
 
 use super::config::SegConfig;
 
-/// One frame of a SEG: segment `segment_number` (1-based) on source slice `slice` (`k`).
+/// One frame of a SEG: segment `segment_number` (1-based) on source slice `slice` (`k`). In a
+/// LABELMAP SEG a frame holds every segment of its slice and `segment_number` is 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FrameRef {
     pub segment_number: u16,
@@ -19,14 +20,8 @@ pub struct UnknownLabel {
     pub configured: Vec<u8>,
 }
 
-/// The frames to write, segment by segment and along the slice normal within a segment
-/// (the order highdicom and dcmqi use too).
-///
-/// `present[k][v]` says whether label value `v` occurs on slice `k`. Without
-/// `keep_empty_frames`, only non-empty frames are kept; a segment with no voxels at all then has
-/// no frames (its description stays), and a SEG with no segmented voxel at all keeps one empty
-/// frame of segment 1 on slice 0, because a SEG needs at least one frame.
-pub fn plan_frames(present: &[[bool; 256]], config: &SegConfig) -> Result<Vec<FrameRef>, UnknownLabel> {
+/// Refuses a label map with a value that no configured segment describes.
+pub(crate) fn check_known_labels(present: &[[bool; 256]], config: &SegConfig) -> Result<(), UnknownLabel> {
     let segment_of = config.segment_of_label();
     for (k, p) in present.iter().enumerate() {
         if let Some(v) = (1..256).find(|&v| p[v] && segment_of[v] == 0) {
@@ -37,6 +32,18 @@ pub fn plan_frames(present: &[[bool; 256]], config: &SegConfig) -> Result<Vec<Fr
             });
         }
     }
+    Ok(())
+}
+
+/// The frames to write, segment by segment and along the slice normal within a segment
+/// (the order highdicom and dcmqi use too).
+///
+/// `present[k][v]` says whether label value `v` occurs on slice `k`. Without
+/// `keep_empty_frames`, only non-empty frames are kept; a segment with no voxels at all then has
+/// no frames (its description stays), and a SEG with no segmented voxel at all keeps one empty
+/// frame of segment 1 on slice 0, because a SEG needs at least one frame.
+pub fn plan_frames(present: &[[bool; 256]], config: &SegConfig) -> Result<Vec<FrameRef>, UnknownLabel> {
+    check_known_labels(present, config)?;
     let mut frames = Vec::new();
     for (n, s) in config.segments.iter().enumerate() {
         for (k, p) in present.iter().enumerate() {

@@ -1,7 +1,7 @@
 //! Multi-frame Functional Groups and Multi-frame Dimension modules: where each frame lies, which
 //! source image it was derived from and which segment it holds.
 
-use super::config::Code;
+use super::config::{Code, SegmentationType};
 use super::elements::{code_item, put_ds, put_is, put_seq, put_str, put_tags, put_ul, put_us, Obj};
 use super::frames::FrameRef;
 use crate::geometry::Geometry;
@@ -24,12 +24,7 @@ fn purpose_of_reference() -> Code {
 pub(crate) fn shared(geometry: &Geometry, source: &SeriesRef) -> Obj {
     let mut measures = Obj::new_empty();
     put_ds(&mut measures, tags::PIXEL_SPACING, &[geometry.spacing[1], geometry.spacing[2]]);
-    let thickness = source
-        .header
-        .get(tags::SLICE_THICKNESS)
-        .and_then(|e| e.to_float64().ok())
-        .filter(|t| t.is_finite() && *t > 0.0)
-        .unwrap_or(geometry.spacing[0]);
+    let thickness = source_slice_thickness(source).unwrap_or(geometry.spacing[0]);
     put_ds(&mut measures, tags::SLICE_THICKNESS, &[thickness]);
     put_ds(&mut measures, tags::SPACING_BETWEEN_SLICES, &[geometry.spacing[0]]);
     let mut orientation = Obj::new_empty();
@@ -41,12 +36,28 @@ pub(crate) fn shared(geometry: &Geometry, source: &SeriesRef) -> Obj {
     item
 }
 
+/// The source's SliceThickness: at the top level of a single-frame image, in the Pixel Measures
+/// of a multi-frame image's shared groups or else of its first frame.
+fn source_slice_thickness(source: &SeriesRef) -> Option<f64> {
+    let positive = |obj: &Obj| {
+        obj.get(tags::SLICE_THICKNESS).and_then(|e| e.to_float64().ok()).filter(|t| t.is_finite() && *t > 0.0)
+    };
+    let measures = |group| {
+        let item = source.header.get(group)?.items()?.first()?;
+        positive(item.get(tags::PIXEL_MEASURES_SEQUENCE)?.items()?.first()?)
+    };
+    positive(&source.header)
+        .or_else(|| measures(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE))
+        .or_else(|| measures(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE))
+}
+
 /// One Per-Frame Functional Groups item per frame.
 ///
-/// The Dimension Index Values are (segment number, slice `k + 1`): the position index is the
-/// rank of the frame's plane among the source series' planes along the slice normal, the same
-/// for a slice whether or not the empty frames are left out.
-pub(crate) fn per_frame(frames: &[FrameRef], geometry: &Geometry, source: &SeriesRef) -> Vec<Obj> {
+/// The Dimension Index Values are (segment number, slice `k + 1`), or (slice `k + 1`) alone in
+/// a LABELMAP SEG, whose frames hold every segment and have no Segment Identification: the
+/// position index is the rank of the frame's plane among the source series' planes along the
+/// slice normal, the same for a slice whether or not the empty frames are left out.
+pub(crate) fn per_frame(frames: &[FrameRef], geometry: &Geometry, source: &SeriesRef, kind: SegmentationType) -> Vec<Obj> {
     let derivation = code_item(&derivation_code());
     let purpose = code_item(&purpose_of_reference());
     frames
@@ -67,24 +78,31 @@ pub(crate) fn per_frame(frames: &[FrameRef], geometry: &Geometry, source: &Serie
             put_seq(&mut derivation_item, tags::SOURCE_IMAGE_SEQUENCE, vec![src]);
 
             let mut content = Obj::new_empty();
-            put_ul(&mut content, tags::DIMENSION_INDEX_VALUES, &[f.segment_number as u32, f.slice as u32 + 1]);
+            let index = match kind {
+                SegmentationType::Binary => vec![f.segment_number as u32, f.slice as u32 + 1],
+                SegmentationType::Labelmap => vec![f.slice as u32 + 1],
+            };
+            put_ul(&mut content, tags::DIMENSION_INDEX_VALUES, &index);
             let mut position = Obj::new_empty();
             put_ds(&mut position, tags::IMAGE_POSITION_PATIENT, &geometry.slice_position(f.slice));
-            let mut segment = Obj::new_empty();
-            put_us(&mut segment, tags::REFERENCED_SEGMENT_NUMBER, &[f.segment_number]);
 
             let mut item = Obj::new_empty();
             put_seq(&mut item, tags::DERIVATION_IMAGE_SEQUENCE, vec![derivation_item]);
             put_seq(&mut item, tags::FRAME_CONTENT_SEQUENCE, vec![content]);
             put_seq(&mut item, tags::PLANE_POSITION_SEQUENCE, vec![position]);
-            put_seq(&mut item, tags::SEGMENT_IDENTIFICATION_SEQUENCE, vec![segment]);
+            if kind == SegmentationType::Binary {
+                let mut segment = Obj::new_empty();
+                put_us(&mut segment, tags::REFERENCED_SEGMENT_NUMBER, &[f.segment_number]);
+                put_seq(&mut item, tags::SEGMENT_IDENTIFICATION_SEQUENCE, vec![segment]);
+            }
             item
         })
         .collect()
 }
 
-/// Multi-frame Dimension module: frames are indexed by segment number, then by plane position.
-pub(crate) fn dimensions(obj: &mut Obj, dimension_organization_uid: &str) {
+/// Multi-frame Dimension module: frames are indexed by segment number, then by plane position
+/// (by plane position alone in a LABELMAP SEG).
+pub(crate) fn dimensions(obj: &mut Obj, dimension_organization_uid: &str, kind: SegmentationType) {
     put_seq(obj, tags::DIMENSION_ORGANIZATION_SEQUENCE, vec![seq_item_uid(dimension_organization_uid)]);
     let index = |pointer, group, label: &str| {
         let mut d = seq_item_uid(dimension_organization_uid);
@@ -93,14 +111,15 @@ pub(crate) fn dimensions(obj: &mut Obj, dimension_organization_uid: &str) {
         put_str(&mut d, tags::DIMENSION_DESCRIPTION_LABEL, VR::LO, label);
         d
     };
-    put_seq(
-        obj,
-        tags::DIMENSION_INDEX_SEQUENCE,
-        vec![
+    let position = index(tags::IMAGE_POSITION_PATIENT, tags::PLANE_POSITION_SEQUENCE, "Image Position Patient");
+    let indices = match kind {
+        SegmentationType::Binary => vec![
             index(tags::REFERENCED_SEGMENT_NUMBER, tags::SEGMENT_IDENTIFICATION_SEQUENCE, "Segment Number"),
-            index(tags::IMAGE_POSITION_PATIENT, tags::PLANE_POSITION_SEQUENCE, "Image Position Patient"),
+            position,
         ],
-    );
+        SegmentationType::Labelmap => vec![position],
+    };
+    put_seq(obj, tags::DIMENSION_INDEX_SEQUENCE, indices);
 }
 
 fn seq_item_uid(uid: &str) -> Obj {

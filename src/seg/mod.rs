@@ -1,8 +1,9 @@
-//! Label map → DICOM Segmentation (BINARY): the object pavseg sends back to the hospital.
+//! Label map → DICOM Segmentation: the object pavseg sends back to the hospital.
 //!
 //! [`build`] turns a `[k, j, i]` label map on a source series' grid into a [`Segmentation`]
-//! (one bit-packed frame per non-empty segment and source slice, every frame referring to its
-//! source image); [`read_segmentation`] brings such a SEG back onto the source grid;
+//! (BINARY: one bit-packed frame per non-empty segment and source slice; LABELMAP: one 8-bit
+//! frame of segment numbers per non-empty source slice; every frame referring to its source
+//! image); [`read_segmentation`] brings such a SEG back onto the source grid;
 //! [`write_label_nifti`] and [`write_preview`] give the same result as NIfTI and as a PNG.
 //!
 //! An all-empty label map still makes a valid SEG: it keeps one empty frame of segment 1 on the
@@ -16,6 +17,7 @@ mod elements;
 mod encode;
 mod frames;
 mod grid_check;
+mod label_map;
 mod groups;
 mod labels_nifti;
 mod pack;
@@ -25,7 +27,7 @@ mod segmentation;
 
 pub use build::{build, BuildError};
 pub use color::{lab_to_dicom, srgb_to_dicom_lab, srgb_to_lab};
-pub use config::{AlgorithmConfig, Code, ConfigError, SegConfig, SegmentConfig};
+pub use config::{AlgorithmConfig, Code, ConfigError, SegConfig, SegmentConfig, SegmentationType};
 pub use encode::EncodeError;
 pub use frames::{FrameRef, UnknownLabel};
 pub use grid_check::{check_same_grid, GridMismatch};

@@ -1,5 +1,5 @@
 //! DICOM-SEG → label map on the source grid: for tests and evaluation of our own SEGs (and
-//! other BINARY SEGs whose frames lie on the grid's slices).
+//! other BINARY or 8-bit LABELMAP SEGs whose frames lie on the grid's slices).
 
 use super::config::{Code, SegConfig};
 use super::pack::unpack_frame;
@@ -17,7 +17,7 @@ pub enum ReadError {
     Open { path: PathBuf, reason: String },
     #[error("{path} is not a Segmentation (SOP Class {sop_class_uid})")]
     NotSegmentation { path: PathBuf, sop_class_uid: String },
-    #[error("{path}: SegmentationType {found} is not supported (only BINARY with 1 bit per pixel)")]
+    #[error("{path}: SegmentationType {found} is not supported (only BINARY with 1 bit per pixel or LABELMAP with 8)")]
     NotBinary { path: PathBuf, found: String },
     #[error("{path}: missing {attribute}")]
     Missing { path: PathBuf, attribute: &'static str },
@@ -62,7 +62,8 @@ impl ReadSegmentation {
     /// segment with the same property type and property type modifier codes.
     pub fn to_label_values(&self, config: &SegConfig) -> Result<Array3<u8>, ReadError> {
         let mut map = [0u8; 256];
-        for s in &self.segments {
+        // Segment 0 can only be a LABELMAP's background description (highdicom writes one).
+        for s in self.segments.iter().filter(|s| s.number != 0) {
             let same_modifier = |c: &Option<Code>| match (c, &s.property_type_modifier) {
                 (None, None) => true,
                 (Some(a), Some(b)) => a.same_concept(b),
@@ -118,21 +119,23 @@ fn group<'a>(frame: &'a Obj, shared: Option<&'a Obj>, tag: Tag) -> Option<&'a Ob
     first_item(frame, tag).or_else(|| shared.and_then(|s| first_item(s, tag)))
 }
 
-/// Reads the BINARY SEG at `path` onto `geometry`, the grid of its source series.
+/// Reads the BINARY or LABELMAP SEG at `path` onto `geometry`, the grid of its source series.
 pub fn read_segmentation(path: &Path, geometry: &Geometry) -> Result<ReadSegmentation, ReadError> {
     let p = || path.to_path_buf();
     let file =
         crate::element_lengths::open_file(path, None).map_err(|e| ReadError::Open { path: p(), reason: e.to_string() })?;
     let obj: &Obj = &file;
     let sop_class_uid = text(obj, tags::SOP_CLASS_UID).unwrap_or_default();
-    if sop_class_uid != uids::SEGMENTATION_STORAGE {
+    if sop_class_uid != uids::SEGMENTATION_STORAGE && sop_class_uid != uids::LABEL_MAP_SEGMENTATION_STORAGE {
         return Err(ReadError::NotSegmentation { path: p(), sop_class_uid });
     }
     let seg_type = text(obj, tags::SEGMENTATION_TYPE).unwrap_or_default();
     let bits = obj.get(tags::BITS_ALLOCATED).and_then(|e| e.to_int::<u16>().ok()).unwrap_or(0);
-    if seg_type != "BINARY" || bits != 1 {
-        return Err(ReadError::NotBinary { path: p(), found: format!("{seg_type} with BitsAllocated {bits}") });
-    }
+    let label_map = match (seg_type.as_str(), bits) {
+        ("BINARY", 1) => false,
+        ("LABELMAP", 8) => true,
+        _ => return Err(ReadError::NotBinary { path: p(), found: format!("{seg_type} with BitsAllocated {bits}") }),
+    };
     let uint = |tag: Tag, attribute: &'static str| -> Result<usize, ReadError> {
         obj.get(tag)
             .ok_or(ReadError::Missing { path: p(), attribute })?
@@ -169,11 +172,16 @@ pub fn read_segmentation(path: &Path, geometry: &Geometry) -> Result<ReadSegment
         .to_bytes()
         .map_err(|e| ReadError::BadAttribute { path: p(), attribute: "PixelData", reason: e.to_string() })?;
     let per_plane = rows * columns;
-    if (n_frames * per_plane).div_ceil(8) > pixels.len() {
+    let needed = if label_map { n_frames * per_plane } else { (n_frames * per_plane).div_ceil(8) };
+    if needed > pixels.len() {
         return Err(ReadError::BadAttribute {
             path: p(),
             attribute: "PixelData",
-            reason: format!("{} bytes cannot hold {n_frames} frames of {rows} x {columns} bits", pixels.len()),
+            reason: format!(
+                "{} bytes cannot hold {n_frames} frames of {rows} x {columns} {}",
+                pixels.len(),
+                if label_map { "bytes" } else { "bits" }
+            ),
         });
     }
 
@@ -182,6 +190,13 @@ pub fn read_segmentation(path: &Path, geometry: &Geometry) -> Result<ReadSegment
     let mut bits = vec![0u8; per_plane];
     for (f, item) in per_frame.iter().enumerate() {
         check_orientation(path, f, group(item, shared, tags::PLANE_ORIENTATION_SEQUENCE), geometry)?;
+        if label_map {
+            // Each pixel is a segment number; a slice has at most one frame.
+            let k = slice_of(path, f, group(item, shared, tags::PLANE_POSITION_SEQUENCE), geometry)?;
+            let plane = &mut flat[k * per_plane..(k + 1) * per_plane];
+            plane.copy_from_slice(&pixels[f * per_plane..(f + 1) * per_plane]);
+            continue;
+        }
         let segment = group(item, shared, tags::SEGMENT_IDENTIFICATION_SEQUENCE)
             .and_then(|g| g.get(tags::REFERENCED_SEGMENT_NUMBER))
             .and_then(|e| e.to_int::<u16>().ok())

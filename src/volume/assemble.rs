@@ -1,14 +1,13 @@
-//! Series → Volume: order the slices along the slice normal, check that they form one regular
-//! grid, and decode them into Hounsfield units.
+//! Series → Volume: order the planes (single-frame images, or frames of multi-frame images)
+//! along the slice normal, check that they form one regular grid, and decode them into
+//! Hounsfield units.
 
-use super::header::{read_slice_header, SliceHeader};
-use super::pixel_checks;
+use super::header::{read_frame_headers, SliceHeader};
 use super::{SeriesRef, SourceImage, Volume};
 use crate::geometry::{cross, dot, norm, normalize, sub, Geometry};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-use dicom_pixeldata::PixelDecoder;
-use ndarray::{Array3, Axis};
+use ndarray::Array3;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +23,7 @@ pub enum AssembleError {
     MissingAttribute { file: PathBuf, attribute: String },
     #[error("{file}: bad {attribute}: {reason}")]
     BadAttribute { file: PathBuf, attribute: String, reason: String },
-    #[error("instances disagree on {attribute}: {first} (SOP Instance {first_sop}) vs {other} (SOP Instance {other_sop})")]
+    #[error("images disagree on {attribute}: {first} (SOP Instance {first_sop}) vs {other} (SOP Instance {other_sop})")]
     Inconsistent { attribute: &'static str, first: String, first_sop: String, other: String, other_sop: String },
     #[error("unsupported image: {0}")]
     Unsupported(String),
@@ -61,11 +60,17 @@ impl Default for AssemblyLimits {
 
 /// Reads, checks and decodes the given files into one volume.
 pub fn assemble_files(paths: &[PathBuf], limits: &AssemblyLimits) -> Result<Volume, AssembleError> {
-    let headers: Vec<SliceHeader> = paths.par_iter().map(|p| read_slice_header(p)).collect::<Result<_, _>>()?;
-    assemble_slices(headers, limits)
+    assemble_slices(read_planes(paths)?, limits)
 }
 
-/// Checks the headers, then decodes the pixel data of each slice into its plane.
+/// The plane headers of all files: one per single-frame image, one per frame of a multi-frame
+/// image.
+fn read_planes(paths: &[PathBuf]) -> Result<Vec<SliceHeader>, AssembleError> {
+    let per_file: Vec<Vec<SliceHeader>> = paths.par_iter().map(|p| read_frame_headers(p)).collect::<Result<_, _>>()?;
+    Ok(per_file.into_iter().flatten().collect())
+}
+
+/// Checks the headers, then decodes the pixel data of each file into its planes.
 pub fn assemble_slices(mut headers: Vec<SliceHeader>, limits: &AssemblyLimits) -> Result<Volume, AssembleError> {
     let geometry = plan(&mut headers, limits)?;
     let [nk, nj, ni] = geometry.shape;
@@ -74,14 +79,7 @@ pub fn assemble_slices(mut headers: Vec<SliceHeader>, limits: &AssemblyLimits) -
         return Err(AssembleError::TooLarge { voxels, limit: limits.max_voxels });
     }
     let mut hu = Array3::<f32>::zeros((nk, nj, ni));
-    hu.axis_iter_mut(Axis(0))
-        .into_par_iter()
-        .zip(headers.par_iter())
-        .try_for_each(|(mut plane, h)| -> Result<(), AssembleError> {
-            let values = decode_hu(&h.path, nj * ni)?;
-            plane.as_slice_mut().expect("standard layout").copy_from_slice(&values);
-            Ok(())
-        })?;
+    super::decode::decode_planes(&headers, &mut hu)?;
     let source = series_ref(&headers)?;
     Ok(Volume { hu, geometry, source })
 }
@@ -89,7 +87,7 @@ pub fn assemble_slices(mut headers: Vec<SliceHeader>, limits: &AssemblyLimits) -
 /// The grid and source references of a series without decoding its pixel data: what a
 /// derived object (a DICOM-SEG) needs when the label map comes from elsewhere.
 pub fn assemble_headers(paths: &[PathBuf], limits: &AssemblyLimits) -> Result<(Geometry, SeriesRef), AssembleError> {
-    let mut headers: Vec<SliceHeader> = paths.par_iter().map(|p| read_slice_header(p)).collect::<Result<_, _>>()?;
+    let mut headers = read_planes(paths)?;
     let geometry = plan(&mut headers, limits)?;
     Ok((geometry, series_ref(&headers)?))
 }
@@ -108,7 +106,7 @@ fn series_ref(headers: &[SliceHeader]) -> Result<SeriesRef, AssembleError> {
             .map(|h| SourceImage {
                 sop_class_uid: h.sop_class_uid.clone(),
                 sop_instance_uid: h.sop_instance_uid.clone(),
-                frame_number: None,
+                frame_number: h.frame_number,
             })
             .collect(),
         header,
@@ -125,18 +123,18 @@ fn plan(headers: &mut [SliceHeader], limits: &AssemblyLimits) -> Result<Geometry
                 h.sop_instance_uid, h.samples_per_pixel
             )));
         }
-        if h.number_of_frames != 1 {
+        if h.frame_number.is_none() && h.number_of_frames != 1 {
             return Err(AssembleError::Unsupported(format!(
-                "SOP Instance {} has {} frames; multi-frame images are not assembled",
+                "SOP Instance {} has {} frames but no functional groups; only multi-frame images with per-frame geometry (Enhanced CT) are assembled",
                 h.sop_instance_uid, h.number_of_frames
             )));
         }
         let differ = |attribute: &'static str, a: String, b: String| AssembleError::Inconsistent {
             attribute,
             first: a,
-            first_sop: first.sop_instance_uid.clone(),
+            first_sop: first.label(),
             other: b,
-            other_sop: h.sop_instance_uid.clone(),
+            other_sop: h.label(),
         };
         if h.series_instance_uid != first.series_instance_uid {
             return Err(differ("SeriesInstanceUID", first.series_instance_uid.clone(), h.series_instance_uid.clone()));
@@ -180,8 +178,8 @@ fn plan(headers: &mut [SliceHeader], limits: &AssemblyLimits) -> Result<Geometry
         for (n, &g) in gaps.iter().enumerate() {
             if g.abs() < 1e-3 {
                 return Err(AssembleError::DuplicatePosition {
-                    a: headers[n].sop_instance_uid.clone(),
-                    b: headers[n + 1].sop_instance_uid.clone(),
+                    a: headers[n].label(),
+                    b: headers[n + 1].label(),
                     position_mm: positions[n],
                 });
             }
@@ -191,7 +189,7 @@ fn plan(headers: &mut [SliceHeader], limits: &AssemblyLimits) -> Result<Geometry
         for (n, w) in positions.windows(2).enumerate() {
             let g = w[1] - w[0];
             if (g - median).abs() > limits.spacing_tolerance * median {
-                let (a, b) = (headers[n].sop_instance_uid.clone(), headers[n + 1].sop_instance_uid.clone());
+                let (a, b) = (headers[n].label(), headers[n + 1].label());
                 return Err(if g > 1.5 * median {
                     AssembleError::MissingSlice { a, b, gap_mm: g, spacing_mm: median }
                 } else {
@@ -209,7 +207,7 @@ fn plan(headers: &mut [SliceHeader], limits: &AssemblyLimits) -> Result<Geometry
         let along = dot(d, normal);
         let off = norm(sub(d, [normal[0] * along, normal[1] * along, normal[2] * along]));
         if off > 0.01 * first.pixel_spacing[0].min(first.pixel_spacing[1]).max(0.01) + 1e-3 {
-            return Err(AssembleError::OffAxis { sop: h.sop_instance_uid.clone(), offset_mm: off });
+            return Err(AssembleError::OffAxis { sop: h.label(), offset_mm: off });
         }
     }
     Ok(Geometry::new(
@@ -219,20 +217,6 @@ fn plan(headers: &mut [SliceHeader], limits: &AssemblyLimits) -> Result<Geometry
         col,
         [spacing_k, first.pixel_spacing[0], first.pixel_spacing[1]],
     ))
-}
-
-/// Decodes one slice into Hounsfield units (RescaleSlope/Intercept applied).
-fn decode_hu(path: &Path, expected: usize) -> Result<Vec<f32>, AssembleError> {
-    let fail = |reason: String| AssembleError::DecodePixels { path: path.to_path_buf(), reason };
-    let obj = crate::element_lengths::open_file(path, None).map_err(|e| fail(e.to_string()))?;
-    pixel_checks::check_sample_layout(&obj).map_err(fail)?;
-    pixel_checks::check_jpeg_ls_frame(&obj).map_err(fail)?;
-    let decoded = obj.decode_pixel_data().map_err(|e| fail(e.to_string()))?;
-    let values: Vec<f32> = decoded.to_vec().map_err(|e| fail(e.to_string()))?;
-    if values.len() != expected {
-        return Err(fail(format!("decoded {} pixels, expected {expected}", values.len())));
-    }
-    Ok(values)
 }
 
 /// The first slice's data set without its pixel data.

@@ -1,13 +1,19 @@
 //! Volumes: a CT series assembled into one `[k, j, i]` array of Hounsfield units with its
-//! patient geometry and the references a derived object (the DICOM-SEG) needs.
+//! patient geometry and the references a derived object (the DICOM-SEG) needs. A series is
+//! single-frame images (CT Image Storage), or one or more multi-frame images (Enhanced CT,
+//! Legacy Converted Enhanced CT) whose frames are its planes.
 
 mod assemble;
+mod decode;
+mod frames;
+#[cfg(test)]
+mod frames_tests;
 mod header;
 mod pixel_checks;
 mod summary;
 
 pub use assemble::{assemble_files, assemble_headers, assemble_slices, AssembleError, AssemblyLimits};
-pub use header::{read_slice_header, SliceHeader};
+pub use header::{read_frame_headers, read_slice_header, SliceHeader};
 pub use summary::VolumeSummary;
 
 use crate::geometry::Geometry;
@@ -34,8 +40,8 @@ pub struct SeriesRef {
     /// Source images ordered by slice index `k` (position along the slice normal), not by
     /// arrival or InstanceNumber.
     pub images: Vec<SourceImage>,
-    /// The first slice's data set without pixel data: patient, study and equipment
-    /// attributes for derived objects. Never logged (it holds patient identity).
+    /// The data set of the first slice (or of the multi-frame image holding it) without pixel
+    /// data: patient, study and equipment attributes for derived objects. Never logged (it holds patient identity).
     pub header: InMemDicomObject,
 }
 

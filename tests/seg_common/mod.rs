@@ -91,6 +91,18 @@ pub fn dciodvfy(path: &Path) -> (Vec<String>, Vec<String>) {
 
 /// Runs tests/seg_check.py (pydicom, highdicom, dcmqi) and fails the test with its output.
 pub fn python_checks(seg: &Path, files: &PhantomFiles, work: &Path, expect_frames: Option<usize>, codes: Option<&str>) {
+    python_checks_with(seg, files, work, expect_frames, codes, &[])
+}
+
+/// [`python_checks`] with further arguments of tests/seg_check.py (`--labelmap ...`).
+pub fn python_checks_with(
+    seg: &Path,
+    files: &PhantomFiles,
+    work: &Path,
+    expect_frames: Option<usize>,
+    codes: Option<&str>,
+    extra: &[&str],
+) {
     let python = pavseg::bench::tools::python();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/seg_check.py");
     let mut cmd = Command::new(&python);
@@ -101,6 +113,7 @@ pub fn python_checks(seg: &Path, files: &PhantomFiles, work: &Path, expect_frame
     if let Some(c) = codes {
         cmd.args(["--codes", c]);
     }
+    cmd.args(extra);
     let out = cmd.env("PATH", pavseg::bench::tools::path_with_python_bin()).output().unwrap_or_else(|e| {
         panic!("cannot run {} ({e}); set PAVSEG_PYTHON to the project's .venv python", python.display())
     });

@@ -5,13 +5,13 @@
 use super::fixture::{self, Series};
 use super::Target;
 use crate::fuzz::scratch;
-use crate::volume::{assemble_slices, read_slice_header, SliceHeader};
+use crate::volume::{assemble_slices, read_frame_headers, SliceHeader};
 use dicom_object::OpenFileOptions;
 use std::path::Path;
 
 pub const TARGET: Target = Target::against_series(
     "dicom-file",
-    "DICOM Part 10 file: dicom-object, SliceHeader, assemble_slices with valid slices",
+    "DICOM Part 10 file: dicom-object, SliceHeader (per frame), assemble_slices with valid slices",
     run,
     super::tokens::dicom,
 );
@@ -21,7 +21,7 @@ fn run(bytes: &[u8]) {
     // As our readers do: element lengths checked before dicom-object sees the bytes.
     if crate::element_lengths::check_part10(bytes).is_ok() {
         if let Ok(obj) = OpenFileOptions::new().from_reader(bytes) {
-            let _ = SliceHeader::from_object(Path::new("input.dcm"), &obj);
+            let _ = SliceHeader::planes_of(Path::new("input.dcm"), &obj);
         }
     }
     if let Some(path) = scratch::write("input.dcm", bytes) {
@@ -29,11 +29,12 @@ fn run(bytes: &[u8]) {
     }
 }
 
-/// Reads the slice header of the file at `path` and assembles it with the series' other slices.
+/// Reads the plane headers of the file at `path` (one per frame of a multi-frame image) and
+/// assembles them with the series' other slices.
 pub(super) fn assemble_with_series(path: &Path, series: &Series) {
-    if let Ok(header) = read_slice_header(path) {
-        let mut headers = Vec::with_capacity(series.companions.len() + 1);
-        headers.push(header);
+    if let Ok(planes) = read_frame_headers(path) {
+        let mut headers = Vec::with_capacity(series.companions.len() + planes.len());
+        headers.extend(planes);
         headers.extend(series.companions.iter().cloned());
         let _ = assemble_slices(headers, &series.limits);
     }
