@@ -1,7 +1,8 @@
-//! The returned SEG in a real viewer. Phantoms (head-first, feet-first, oblique) go through the
-//! node with the demo plugin; the SEGs it returns (to a dcmtk storescp) and their CTs are
-//! uploaded to Orthanc (REST API), whose DICOMweb feeds the OHIF viewer (OHIF's prebuilt app,
-//! fetched by `scripts/setup.sh test`) in headless Chromium. For each SEG the test proves from
+//! The returned SEG in a real viewer. Phantoms (head-first, feet-first, oblique) go through two
+//! nodes: one with the demo plugin (BINARY SEGs), one with a copy of it that writes Label Map
+//! SEGs. The SEGs they return (to a dcmtk storescp) and the CTs are uploaded to Orthanc (REST
+//! API), whose DICOMweb feeds the OHIF viewer (OHIF's prebuilt app, fetched by
+//! `scripts/setup.sh test`) in headless Chromium. For each SEG the test proves from
 //! the page that the segmentation panel lists the plugin's segment labels, and from the pixels
 //! that each segment's colour appears on the CT viewport while it is shown and disappears once
 //! it is hidden in the panel. A negative control (the same SEG with its frames detached from the
@@ -19,7 +20,7 @@ mod viewer;
 
 use common::orthanc::Orthanc;
 use common::*;
-use dicom_dictionary_std::tags;
+use dicom_dictionary_std::{tags, uids};
 use pavseg::geometry::{cross, normalize, Geometry, Vec3};
 use pavseg::phantom::{Phantom, PhantomFiles, PhantomParams};
 use pavseg::plugin::Plugin;
@@ -105,32 +106,79 @@ fn text_tag(path: &Path, tag: dicom_core::Tag) -> String {
     value.trim_end_matches(['\0', ' ']).to_string()
 }
 
-/// Sends every phantom through a node with `plugin`; returns the cases with their SEGs.
-fn through_the_node(t: &Path, plugin: PathBuf, sent: Vec<(&'static str, PhantomFiles)>) -> Vec<Case> {
-    let scp = StoreScp::start("STORESCU", 0, &t.join("pacs"));
+/// A copy of the demo plugin (model files where they are) whose SEGs are Label Map
+/// Segmentations.
+fn labelmap_plugin(dir: &Path) -> PathBuf {
+    let src = default_plugin();
+    let folder = src.parent().unwrap();
+    let mut text = std::fs::read_to_string(&src).unwrap();
+    for file in ["model.json", "weights.safetensors", "embeddings.safetensors"] {
+        let at = format!("{:?}", folder.join(file).display().to_string());
+        text = text.replace(&format!("\"{file}\""), &at);
+    }
+    let text = text.replacen("\ntype = \"binary\"\n", "\ntype = \"labelmap\"\n", 1);
+    assert!(text.contains("type = \"labelmap\"") && !text.contains("= \"model.json\""), "plugin.toml layout changed");
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("plugin.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// dcmtk's storescp (AE STORESCU) in promiscuous mode: dcmtk 3.6.7 does not know the Label Map
+/// Segmentation Storage SOP class and would refuse it otherwise.
+fn promiscuous_scp(dir: &Path) -> StoreScp {
+    let port = free_port();
+    std::fs::create_dir_all(dir).unwrap();
+    let child = Command::new("storescp")
+        .args(["-aet", "STORESCU", "+xa", "-pm", "-od"])
+        .arg(dir)
+        .arg(port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("storescp (apt package dcmtk)");
+    let echo = || Command::new("echoscu").args(["-aec", "STORESCU", "127.0.0.1", &port.to_string()]).output();
+    assert!(wait_until(Duration::from_secs(10), || echo().is_ok_and(|o| o.status.success())), "storescp did not start");
+    StoreScp { child, port, dir: dir.to_path_buf() }
+}
+
+/// Received SEGs of either SOP class (a file still being written is counted on a later poll).
+fn segs(scp: &StoreScp) -> Vec<PathBuf> {
+    let seg_classes = [uids::SEGMENTATION_STORAGE, uids::LABEL_MAP_SEGMENTATION_STORAGE];
+    let class = |p: &PathBuf| {
+        let obj = dicom_object::OpenFileOptions::new().read_until(tags::PIXEL_DATA).open_file(p).ok()?;
+        Some(obj.meta().media_storage_sop_class_uid.trim_end_matches('\0').to_string())
+    };
+    scp.received().into_iter().filter(|p| class(p).is_some_and(|c| seg_classes.contains(&c.as_str()))).collect()
+}
+
+/// Sends every phantom through a node with `plugin` (in `t`); returns the cases with the SEGs
+/// the node sent back.
+fn through_the_node(t: &Path, plugin: PathBuf, sent: &[(&'static str, PhantomFiles)]) -> Vec<Case> {
+    let scp = promiscuous_scp(&t.join("pacs"));
     let cfg = NodeConfig {
         plugins: vec![plugin],
         destinations: vec![("pacs".into(), "STORESCU".into(), scp.port)],
         ..NodeConfig::default()
     };
     let node = Node::start(t, &cfg);
-    for (_, files) in &sent {
+    for (_, files) in sent {
         let out = node.storescu(&[], &[files.dicom_dir.clone()]);
         assert!(out.status.success(), "storescu: {}", String::from_utf8_lossy(&out.stderr));
     }
-    let all = wait_until(WAIT, || scp.segmentations().len() == sent.len());
-    assert!(all, "{} of {} SEGs arrived; node log:\n{}", scp.segmentations().len(), sent.len(), node.log_text());
-    let segs = scp.segmentations();
-    sent.into_iter()
+    let all = wait_until(WAIT, || segs(&scp).len() == sent.len());
+    assert!(all, "{} of {} SEGs arrived; node log:\n{}", segs(&scp).len(), sent.len(), node.log_text());
+    let received = segs(&scp);
+    sent.iter()
         .map(|(name, files)| {
-            let seg = segs
+            let seg = received
                 .iter()
                 .find(|s| text_tag(s, tags::STUDY_INSTANCE_UID) == files.study_instance_uid)
                 .unwrap_or_else(|| panic!("no SEG in the study of the {name} phantom"))
                 .clone();
             let (area, job) = node.wait_job(&files.series_instance_uid, WAIT).expect("job filed");
             assert_eq!(area, "done", "{name}: job {}", job.display());
-            Case { name, seg, labels: job.join("labels.nii.gz"), files }
+            Case { name, seg, labels: job.join("labels.nii.gz"), files: files.clone() }
         })
         .collect()
 }
@@ -249,7 +297,8 @@ fn assert_displayed(viewer: &mut Viewer, case: &Case, kind: &str, shots: &Path, 
     let out = shots.join(format!("{}-{kind}", case.name));
     let seg_series = text_tag(&case.seg, tags::SERIES_INSTANCE_UID);
     let Look { answer, counts, under } = look(viewer, case, &seg_series, &sop, &out, segments);
-    let what = format!("{} {kind} (screenshots in {})", case.name, out.display());
+    let photometric = text_tag(&case.seg, tags::PHOTOMETRIC_INTERPRETATION);
+    let what = format!("{} {kind} ({photometric}; screenshots in {})", case.name, out.display());
     assert!(answer.get("error").is_none(), "{what}: the viewer failed: {answer}");
     let labels: Vec<&str> = answer["labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
     let expected: Vec<&str> = segments.iter().map(|s| s.label.as_str()).collect();
@@ -270,6 +319,37 @@ fn assert_displayed(viewer: &mut Viewer, case: &Case, kind: &str, shots: &Path, 
     }
 }
 
+/// The negative control: a copy of `seg` (in `dir`) with its frames detached from the CT
+/// (tests/ohif/detach_frames.py); returns its path and Series Instance UID.
+fn detached_copy(seg: &Path, dir: &Path) -> (PathBuf, String) {
+    let control = dir.join("detached.dcm");
+    let python = pavseg::bench::tools::python();
+    let out = Command::new(&python)
+        .arg(repo().join("tests/ohif/detach_frames.py"))
+        .arg(seg)
+        .arg(&control)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
+    assert!(out.status.success(), "detach_frames.py: {}", String::from_utf8_lossy(&out.stderr));
+    (control, String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The control loads (the panel lists its segments) but the pixel check finds no segment
+/// colour on the CT: proof that the check can fail.
+fn assert_not_displayed(viewer: &mut Viewer, case: &Case, seg_series: &str, out: &Path, segments: &[Segment]) {
+    let sop = best_image(case, segments.len());
+    let Look { answer, counts, .. } = look(viewer, case, seg_series, &sop, out, segments);
+    let labels: Vec<&str> = answer["labels"].as_array().into_iter().flatten().filter_map(|l| l.as_str()).collect();
+    let expected: Vec<&str> = segments.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(labels, expected, "negative control: the panel should still list the segments ({answer})");
+    let drawn = counts.first().cloned().unwrap_or_default();
+    assert!(
+        judge(&counts, segments).is_err() && drawn.iter().all(|&n| n <= MAX_LEFT),
+        "a SEG with detached frames shows segment colours {drawn:?} (screenshots in {})",
+        out.display()
+    );
+}
+
 #[test]
 fn the_returned_seg_shows_on_its_ct_in_ohif() {
     let start = Instant::now();
@@ -277,43 +357,38 @@ fn the_returned_seg_shows_on_its_ct_in_ohif() {
     let shots = shots_dir();
     let plugin = default_plugin();
     let segments = plugin_segments(&plugin);
-    let cases = through_the_node(&t.path().join("binary"), plugin, phantoms(&t.path().join("phantoms")));
-    println!("{} SEGs back from the node after {} s", cases.len(), start.elapsed().as_secs());
+    let sent = phantoms(&t.path().join("phantoms"));
+    // Two nodes side by side: the demo plugin (BINARY SEGs) and its Label Map copy.
+    let labelmap = labelmap_plugin(&t.path().join("labelmap-plugin"));
+    let (cases, labelmap_cases) = std::thread::scope(|s| {
+        let binary = s.spawn(|| through_the_node(&t.path().join("binary"), plugin, &sent));
+        let labelmap = through_the_node(&t.path().join("labelmap"), labelmap, &sent);
+        (binary.join().unwrap(), labelmap)
+    });
+    for case in &labelmap_cases {
+        let class = text_tag(&case.seg, tags::SOP_CLASS_UID);
+        assert_eq!(class, uids::LABEL_MAP_SEGMENTATION_STORAGE, "{}: the Label Map plugin's SEG", case.name);
+    }
+    println!("{} SEGs back from the nodes after {} s", cases.len() * 2, start.elapsed().as_secs());
 
     let orthanc = Orthanc::start_dicomweb(&t.path().join("orthanc"), Orthanc::ports(), "", serde_json::json!({}));
     for case in &cases {
         upload(&orthanc, &files_in(&case.files.dicom_dir));
+    }
+    for case in cases.iter().chain(&labelmap_cases) {
         upload(&orthanc, std::slice::from_ref(&case.seg));
     }
     // The negative control: the head-first SEG with its frames detached from the CT.
-    let control = t.path().join("detached.dcm");
-    let python = pavseg::bench::tools::python();
-    let out = Command::new(&python)
-        .arg(repo().join("tests/ohif/detach_frames.py"))
-        .arg(&cases[0].seg)
-        .arg(&control)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
-    assert!(out.status.success(), "detach_frames.py: {}", String::from_utf8_lossy(&out.stderr));
-    let control_series = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let (control, control_series) = detached_copy(&cases[0].seg, t.path());
     upload(&orthanc, std::slice::from_ref(&control));
 
     let mut viewer = Viewer::start(t.path(), orthanc.http_port);
     for case in &cases {
         assert_displayed(&mut viewer, case, "binary", &shots, &segments);
     }
-    // The control loads (its segments are listed) but nothing of it is drawn on the CT.
-    let sop = best_image(&cases[0], segments.len());
-    let out = shots.join("negative-control");
-    let Look { answer, counts, .. } = look(&mut viewer, &cases[0], &control_series, &sop, &out, &segments);
-    let labels: Vec<&str> = answer["labels"].as_array().into_iter().flatten().filter_map(|l| l.as_str()).collect();
-    let expected: Vec<&str> = segments.iter().map(|s| s.label.as_str()).collect();
-    assert_eq!(labels, expected, "negative control: the panel should still list the segments ({answer})");
-    let drawn = counts.first().cloned().unwrap_or_default();
-    assert!(
-        judge(&counts, &segments).is_err() && drawn.iter().all(|&n| n <= MAX_LEFT),
-        "a SEG with detached frames shows segment colours {drawn:?} (screenshots in {})",
-        out.display()
-    );
+    assert_not_displayed(&mut viewer, &cases[0], &control_series, &shots.join("negative-control"), &segments);
+    for case in &labelmap_cases {
+        assert_displayed(&mut viewer, case, "labelmap", &shots, &segments);
+    }
     println!("OHIF viewer test done in {} s; screenshots in {}", start.elapsed().as_secs(), shots.display());
 }
