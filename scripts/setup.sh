@@ -6,9 +6,10 @@
 #   scripts/setup.sh test   what `make test` needs on top: dicom3tools, Orthanc, gdcm tools, GNU
 #                           time, curl, tesseract (reads the PNG preview back), Prometheus
 #                           (scrapes the node), openssl (test certificates), Orthanc's DICOMweb
-#                           plugin (STOW-RS destination, OHIF's data source), Chromium (the
-#                           OHIF viewer test), and the Python
-#                           validators of requirements-dev.txt
+#                           plugin (STOW-RS destination, OHIF's data source), Chromium, Node.js
+#                           and npm (the OHIF viewer test: OHIF's prebuilt viewer into
+#                           .work/ohif/, playwright-core into tests/ohif/node_modules), and the
+#                           Python validators of requirements-dev.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-test}
@@ -16,7 +17,7 @@ case "$what" in
   demo) tools=(storescu:dcmtk cmake:cmake) ; requirements=(requirements-demo.txt) ;;
   test) tools=(storescu:dcmtk cmake:cmake dciodvfy:dicom3tools Orthanc:orthanc gdcmconv:libgdcm-tools
                /usr/bin/time:time curl:curl tesseract:tesseract-ocr prometheus:prometheus promtool:prometheus
-               openssl:openssl fallocate:util-linux chromium:chromium
+               openssl:openssl fallocate:util-linux chromium:chromium node:nodejs npm:npm
                /usr/share/orthanc/plugins/libOrthancDicomWeb.so:orthanc-dicomweb)
         requirements=(requirements-demo.txt requirements-dev.txt) ;;
   *) echo "usage: scripts/setup.sh demo|test" >&2; exit 2 ;;
@@ -52,4 +53,25 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q "${resume[@]}" "${args[@]}" torch==2.11.0
   rm -f .venv/.installed-"$what"-*
   touch "$stamp"
+fi
+
+if [ "$what" = test ]; then
+  # The OHIF viewer of tests/ohif_viewer.rs: the npm package's prebuilt dist/ (no build), kept
+  # in an ignored folder named by its version, so a new version is fetched beside the old one.
+  ohif_version=3.13.2
+  ohif=.work/ohif/app-$ohif_version
+  if [ ! -f "$ohif/dist/index.html" ]; then
+    echo "setup: fetching @ohif/app@$ohif_version (prebuilt viewer) into $ohif"
+    rm -rf "$ohif" && mkdir -p "$ohif"
+    (cd "$ohif" && npm pack --silent "@ohif/app@$ohif_version" >/dev/null && tar xzf ohif-app-"$ohif_version".tgz --strip-components=1 && rm ohif-app-"$ohif_version".tgz)
+    [ -f "$ohif/dist/index.html" ] || { echo "setup: @ohif/app@$ohif_version has no dist/index.html" >&2; exit 1; }
+  fi
+  # playwright-core (the DevTools-protocol driver; no browser download: it runs Debian's
+  # chromium), as pinned by tests/ohif/package-lock.json; reinstalled when the lock changes.
+  lock_stamp=tests/ohif/node_modules/.installed-$(sha256sum tests/ohif/package-lock.json | cut -c1-16)
+  if [ ! -f "$lock_stamp" ]; then
+    echo "setup: npm ci in tests/ohif (playwright-core)"
+    (cd tests/ohif && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+    touch "$lock_stamp"
+  fi
 fi
