@@ -1,7 +1,7 @@
 """Independent checks of a pavseg DICOM-SEG, driven by tests/seg_validate.rs.
 
 Usage: seg_check.py SEG.dcm CT_DIR LABELS.nii.gz WORK_DIR [--expect-frames N] [--codes 1=81040000,2=...]
-                    [--labelmap 1=220/40/40,2=40/90/230]
+                    [--labelmap [--palette 1=220/40/40,2=40/90/230]]
 
 LABELS.nii.gz is the label map the SEG was made from (0 background, segment n = value n), on the
 grid of the CT series in CT_DIR. Checks, each printed as one line:
@@ -13,10 +13,10 @@ grid of the CT series in CT_DIR. Checks, each printed as one line:
             the slice normal) equals LABELS voxel for voxel;
   dcmqi     segimage2itkimage converts the SEG back to the same voxels (compared in patient space);
   frames    optional: the number of frames.
-  palette   with --labelmap: a Label Map SEG (its SOP class, LABELMAP, 8 bits, PALETTE COLOR)
-            whose palette, read by highdicom and applied to the frames, gives each label its
-            colour (R/G/B of the given segment numbers, background black); dcmqi is not run
-            (it reads BINARY and FRACTIONAL SEGs only).
+  labelmap  with --labelmap: a Label Map SEG (its SOP class, LABELMAP, 8 bits, MONOCHROME2, or
+            with --palette PALETTE COLOR whose palette, read by highdicom and applied to the
+            frames, gives each label its colour: R/G/B of the given segment numbers, background
+            black); dcmqi is not run (it reads BINARY and FRACTIONAL SEGs only).
 Exits 1 on the first failed check with the reason.
 """
 import glob
@@ -66,10 +66,11 @@ def main():
     if expect_frames is not None and int(ds.NumberOfFrames) != expect_frames:
         fail(f"frames: {ds.NumberOfFrames} frames, expected {expect_frames}")
 
-    labelmap = None
-    if "--labelmap" in sys.argv:
-        pairs = sys.argv[sys.argv.index("--labelmap") + 1].split(",")
-        labelmap = {int(n): tuple(int(c) for c in rgb.split("/")) for n, rgb in (p.split("=") for p in pairs)}
+    labelmap = "--labelmap" in sys.argv
+    palette = None
+    if "--palette" in sys.argv:
+        pairs = sys.argv[sys.argv.index("--palette") + 1].split(",")
+        palette = {int(n): tuple(int(c) for c in rgb.split("/")) for n, rgb in (p.split("=") for p in pairs)}
     want_type = hd.seg.SegmentationTypeValues.LABELMAP if labelmap else hd.seg.SegmentationTypeValues.BINARY
     seg = hd.seg.segread(seg_path)
     if seg.segmentation_type != want_type:
@@ -100,8 +101,8 @@ def main():
         source_sop_instance_uids=uids, combine_segments=True, assert_missing_frames_are_empty=True
     )
     compare("highdicom", theirs, ours)
-    if labelmap is not None:
-        check_palette(ds, seg, uids, ours, labelmap)
+    if labelmap:
+        check_label_map(ds, seg, uids, ours, palette)
         print("PASS")
         return
 
@@ -141,12 +142,17 @@ def main():
     print("PASS")
 
 
-def check_palette(ds, seg, uids, ours, colors):
-    """The Label Map SEG's own palette, as highdicom reads and applies it, colours each label."""
+def check_label_map(ds, seg, uids, ours, colors):
+    """An 8-bit Label Map SEG; with `colors`, its own palette, as highdicom reads and applies
+    it, colours each label."""
     if ds.SOPClassUID != "1.2.840.10008.5.1.4.1.1.66.7" or ds.BitsAllocated != 8:
-        fail(f"palette: SOP class {ds.SOPClassUID} with {ds.BitsAllocated} bits is not an 8-bit Label Map SEG")
-    if ds.PhotometricInterpretation != "PALETTE COLOR":
-        fail(f"palette: PhotometricInterpretation {ds.PhotometricInterpretation}")
+        fail(f"labelmap: SOP class {ds.SOPClassUID} with {ds.BitsAllocated} bits is not an 8-bit Label Map SEG")
+    want = "PALETTE COLOR" if colors else "MONOCHROME2"
+    if ds.PhotometricInterpretation != want or ("RedPaletteColorLookupTableData" in ds) != bool(colors):
+        fail(f"labelmap: PhotometricInterpretation {ds.PhotometricInterpretation}, expected {want}")
+    print(f"ok labelmap: 8-bit Label Map SEG, {want}")
+    if not colors:
+        return
     lut = hd.PaletteColorLUTTransformation.extract_from_dataset(ds)
     rgb = seg.get_pixels_by_source_instance(
         source_sop_instance_uids=uids, combine_segments=True, apply_palette_color_lut=True

@@ -125,31 +125,36 @@ fn left_right_segments_from_a_toml_configuration_pass_all_validators() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A Label Map SEG (`type = "labelmap"`): one 8-bit frame per slice with vessels, which our
-/// reader, pydicom and highdicom read back to the label map, and whose palette highdicom
-/// applies to give each segment its configured colour.
+/// Label Map SEGs (`type = "labelmap"`, MONOCHROME2 and with `palette = true` PALETTE COLOR):
+/// one 8-bit frame per slice with vessels, which our reader, pydicom and highdicom read back to
+/// the label map; highdicom applies the palette to give each segment its configured colour.
 #[test]
-fn label_map_seg_passes_highdicom_with_its_palette() {
-    let dir = scratch("labelmap");
-    let geometry = feet_first(SHAPE);
-    let labels = synthetic_vessels(SHAPE);
-    let files = write_case(&dir, &geometry, labels.clone(), true);
-    let config_path = dir.join("seg.toml");
-    std::fs::write(&config_path, "type = \"labelmap\"\n").unwrap();
-    let out = seg_from_labels(&files, &dir.join("out"), &["--config", config_path.to_str().unwrap()]);
-    let seg = out.join("seg.dcm");
-    // Debian 12's dicom3tools predates Supplement 243: it does not know the IOD, but still
-    // checks the attributes it knows (the palette among them).
-    let (errors, warnings) = dciodvfy(&seg);
-    for w in &warnings {
-        println!("dciodvfy {w}");
+fn label_map_segs_pass_highdicom_and_the_palette_colours_the_segments() {
+    for (name, toml, extra) in [
+        ("labelmap", "type = \"labelmap\"\n", vec!["--labelmap"]),
+        ("palette", "type = \"labelmap\"\npalette = true\n", vec!["--labelmap", "--palette", "1=220/40/40,2=40/90/230"]),
+    ] {
+        let dir = scratch(name);
+        let geometry = feet_first(SHAPE);
+        let labels = synthetic_vessels(SHAPE);
+        let files = write_case(&dir, &geometry, labels.clone(), true);
+        let config_path = dir.join("seg.toml");
+        std::fs::write(&config_path, toml).unwrap();
+        let out = seg_from_labels(&files, &dir.join("out"), &["--config", config_path.to_str().unwrap()]);
+        let seg = out.join("seg.dcm");
+        // Debian 12's dicom3tools predates Supplement 243: it does not know the IOD, but still
+        // checks the attributes it knows (the palette among them).
+        let (errors, warnings) = dciodvfy(&seg);
+        for w in &warnings {
+            println!("dciodvfy {w}");
+        }
+        let errors: Vec<&String> = errors.iter().filter(|e| !e.contains("Information Object Not found")).collect();
+        assert!(errors.is_empty(), "dciodvfy errors for the {name} SEG:\n{errors:?}");
+        let read = read_segmentation(&seg, &geometry).expect("read our Label Map SEG");
+        let slices_with_vessels = labels.outer_iter().filter(|p| p.iter().any(|&v| v != 0)).count();
+        assert_eq!(read.frames, slices_with_vessels, "one frame per slice that holds vessels");
+        assert_eq!(read.to_label_values(&SegConfig::default()).unwrap(), labels);
+        python_checks_with(&seg, &files, &dir, Some(slices_with_vessels), None, &extra);
+        std::fs::remove_dir_all(&dir).ok();
     }
-    let errors: Vec<&String> = errors.iter().filter(|e| !e.contains("Information Object Not found")).collect();
-    assert!(errors.is_empty(), "dciodvfy errors for the Label Map SEG:\n{errors:?}");
-    let read = read_segmentation(&seg, &geometry).expect("read our Label Map SEG");
-    let slices_with_vessels = labels.outer_iter().filter(|p| p.iter().any(|&v| v != 0)).count();
-    assert_eq!(read.frames, slices_with_vessels, "one frame per slice that holds vessels");
-    assert_eq!(read.to_label_values(&SegConfig::default()).unwrap(), labels);
-    python_checks_with(&seg, &files, &dir, Some(slices_with_vessels), None, &["--labelmap", "1=220/40/40,2=40/90/230"]);
-    std::fs::remove_dir_all(&dir).ok();
 }

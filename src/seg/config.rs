@@ -102,8 +102,8 @@ pub enum SegmentationType {
     #[default]
     Binary,
     /// Label Map Segmentation Storage (DICOM Supplement 243): one 8-bit frame per slice whose
-    /// pixels are segment numbers (0 background, the PixelPaddingValue), with a palette that
-    /// gives each segment its colour. Smaller and faster to display; newer readers only.
+    /// pixels are segment numbers (0 background, the PixelPaddingValue), MONOCHROME2 or, with
+    /// `palette`, PALETTE COLOR. Smaller and faster to display; newer readers only.
     Labelmap,
 }
 
@@ -131,6 +131,9 @@ pub struct SegConfig {
     /// `type = "binary" | "labelmap"`: the SOP class and encoding of the SEG.
     #[serde(rename = "type")]
     pub segmentation_type: SegmentationType,
+    /// LABELMAP only: PALETTE COLOR with a palette in the segment colours instead of
+    /// MONOCHROME2 (OHIF 3.13 draws only MONOCHROME2 label maps; highdicom reads both).
+    pub palette: bool,
     /// Root of the new Series, SOP Instance, Dimension Organization and Tracking UIDs
     /// (`2.25` gives UUID-derived UIDs).
     pub uid_root: String,
@@ -157,6 +160,7 @@ impl Default for SegConfig {
     fn default() -> Self {
         SegConfig {
             segmentation_type: SegmentationType::Binary,
+            palette: false,
             uid_root: "2.25".into(),
             series_number: 9001,
             series_description: "Pulmonary arteries and veins (pavseg)".into(),
@@ -247,6 +251,13 @@ fn check_uid(field: &str, uid: &str) -> Result<(), ConfigError> {
 impl SegConfig {
     /// Checks everything that would otherwise only show up as a non-conformant SEG.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.palette && self.segmentation_type != SegmentationType::Labelmap {
+            return Err(ConfigError::BadField {
+                field: "palette".into(),
+                value: "true".into(),
+                reason: "a palette needs type = \"labelmap\" (a BINARY SEG is MONOCHROME2)",
+            });
+        }
         check_uid("uid_root", &self.uid_root)?;
         if self.uid_root.len() > 40 {
             return Err(ConfigError::BadField {

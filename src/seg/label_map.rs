@@ -44,8 +44,10 @@ pub fn pack_label_frames(planes: &[&[u8]], frames: &[FrameRef], config: &SegConf
     data
 }
 
-/// Image Pixel attributes of the LABELMAP encoding: 8-bit unsigned segment numbers shown
-/// through a palette (Palette Color Lookup Table module), background 0 as PixelPaddingValue.
+/// Image Pixel attributes of the LABELMAP encoding: 8-bit unsigned segment numbers, background
+/// 0 as PixelPaddingValue; MONOCHROME2 (what OHIF writes and draws; colours come from the
+/// Segment Sequence), or with `config.palette` PALETTE COLOR through a palette (Palette Color
+/// Lookup Table module).
 ///
 /// The palette has an 8-bit entry (one byte an entry, as highdicom writes it) for every pixel
 /// value: black for the background, each segment's `color_rgb`, so that a reader that ignores
@@ -53,12 +55,20 @@ pub fn pack_label_frames(planes: &[&[u8]], frames: &[FrameRef], config: &SegConf
 /// name no segment (they never occur; white would make one stand out).
 pub(crate) fn put_pixel_module(obj: &mut Obj, config: &SegConfig) {
     put_us(obj, tags::SAMPLES_PER_PIXEL, &[1]);
-    put_str_cs(obj, tags::PHOTOMETRIC_INTERPRETATION, "PALETTE COLOR");
+    let photometric = if config.palette { "PALETTE COLOR" } else { "MONOCHROME2" };
+    put_str_cs(obj, tags::PHOTOMETRIC_INTERPRETATION, photometric);
     put_us(obj, tags::BITS_ALLOCATED, &[8]);
     put_us(obj, tags::BITS_STORED, &[8]);
     put_us(obj, tags::HIGH_BIT, &[7]);
     put_us(obj, tags::PIXEL_REPRESENTATION, &[0]);
     put_us(obj, tags::PIXEL_PADDING_VALUE, &[0]);
+    if config.palette {
+        put_palette(obj, config);
+    }
+}
+
+/// The Palette Color Lookup Table module.
+fn put_palette(obj: &mut Obj, config: &SegConfig) {
     const ENTRIES: usize = 256;
     let mut lut = [vec![255u8; ENTRIES], vec![255u8; ENTRIES], vec![255u8; ENTRIES]];
     for channel in lut.iter_mut() {
