@@ -33,13 +33,22 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 /// The abbreviated commit of HEAD; rebuilds when HEAD moves (a commit, a checkout).
+///
+/// Paths come from `git rev-parse --git-path`, which knows that a worktree keeps its HEAD
+/// beside it but its refs in the main repository. Cargo counts a watched file that does not
+/// exist as changed, so only existing files are watched: a branch without a loose ref file
+/// (packed, or not yet committed) is watched through the folder its ref file would appear in.
 fn git_commit() -> String {
-    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]).map(PathBuf::from) {
-        println!("cargo:rerun-if-changed={}", dir.join("HEAD").display());
-        println!("cargo:rerun-if-changed={}", dir.join("packed-refs").display());
-        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={}", dir.join(branch).display());
+    let path = |p: &str| git(&["rev-parse", "--path-format=absolute", "--git-path", p]).map(PathBuf::from);
+    let mut watched: Vec<PathBuf> = ["HEAD", "packed-refs"].iter().filter_map(|p| path(p)).collect();
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]).and_then(|b| path(&b)) {
+        match branch.exists() {
+            true => watched.push(branch),
+            false => watched.extend(branch.parent().map(PathBuf::from)),
         }
+    }
+    for p in watched.iter().filter(|p| p.exists()) {
+        println!("cargo:rerun-if-changed={}", p.display());
     }
     git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into())
 }
