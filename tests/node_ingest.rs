@@ -98,15 +98,7 @@ fn lossless_compressed_transfer_syntaxes_decode_exactly() {
     // dcmtk compresses a copy of the phantom; each lossless syntax must give the same HU.
     let t = TempDir::new("compressed");
     let node = Node::start(t.path(), &NodeConfig::default());
-    // (name, compressor command, storescu option proposing that transfer syntax)
-    let cases: [(&str, &[&str], &str); 5] = [
-        ("rle", &["dcmcrle"], "-xr"),
-        ("jpeg-lossless", &["dcmcjpeg", "+e1"], "-xs"),
-        ("jpeg-ls", &["dcmcjpls"], "-xt"),
-        ("jpeg2000", &["gdcmconv", "--j2k"], "-xv"),
-        ("deflate", &["dcmconv", "+td"], "-xd"),
-    ];
-    for (seed, (name, tool, propose)) in (31..).zip(cases) {
+    for (seed, (name, tool, propose)) in (31..).zip(LOSSLESS_COMPRESSORS) {
         let (phantom, files) = make_phantom(&t.path().join(name), PhantomParams { slices: 24, ..small_phantom(seed) });
         let out_dir = t.path().join(format!("{name}-dcm"));
         std::fs::create_dir_all(&out_dir).unwrap();

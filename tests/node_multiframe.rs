@@ -140,15 +140,7 @@ fn a_multi_frame_object_decodes_exactly_in_every_compressed_transfer_syntax() {
     let mf = t.path().join("mf");
     python(&["make".as_ref(), ph.dicom_dir.as_os_str(), mf.as_os_str()]);
     let node = Node::start(t.path(), &NodeConfig::default());
-    // (name, compressor command, storescu option proposing that transfer syntax)
-    let cases: [(&str, &[&str], &str); 5] = [
-        ("rle", &["dcmcrle"], "-xr"),
-        ("jpeg-lossless", &["dcmcjpeg", "+e1"], "-xs"),
-        ("jpeg-ls", &["dcmcjpls"], "-xt"),
-        ("jpeg2000", &["gdcmconv", "--j2k"], "-xv"),
-        ("deflate", &["dcmconv", "+td"], "-xd"),
-    ];
-    for (name, tool, propose) in cases {
+    for (name, tool, propose) in LOSSLESS_COMPRESSORS {
         let dir = t.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
         // A new series and instance each time.

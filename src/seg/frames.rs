@@ -58,22 +58,24 @@ pub fn plan_frames(present: &[[bool; 256]], config: &SegConfig) -> Result<Vec<Fr
     Ok(frames)
 }
 
+/// The presence table of planes holding the given label values (for the planners' tests).
+#[cfg(test)]
+pub(crate) fn presence(slices: &[&[u8]]) -> Vec<[bool; 256]> {
+    slices
+        .iter()
+        .map(|vals| {
+            let mut p = [false; 256];
+            for &v in *vals {
+                p[v as usize] = true;
+            }
+            p
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn presence(slices: &[&[u8]]) -> Vec<[bool; 256]> {
-        slices
-            .iter()
-            .map(|vals| {
-                let mut p = [false; 256];
-                for &v in *vals {
-                    p[v as usize] = true;
-                }
-                p
-            })
-            .collect()
-    }
 
     #[test]
     fn omits_empty_frames_and_keeps_them_on_their_slices() {

@@ -103,19 +103,7 @@ fn put_str_cs(obj: &mut Obj, tag: dicom_core::Tag, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn presence(slices: &[&[u8]]) -> Vec<[bool; 256]> {
-        slices
-            .iter()
-            .map(|vals| {
-                let mut p = [false; 256];
-                for &v in *vals {
-                    p[v as usize] = true;
-                }
-                p
-            })
-            .collect()
-    }
+    use crate::seg::frames::presence;
 
     #[test]
     fn one_frame_per_slice_with_labels_and_one_for_an_empty_map() {

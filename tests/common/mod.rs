@@ -498,3 +498,13 @@ pub fn free_port() -> u16 {
 pub fn selectable_phantom(seed: u64) -> PhantomParams {
     PhantomParams { seed, slices: 64, rows: 96, cols: 96, pixel_spacing: 3.6, slice_spacing: 2.5, feet_first: false, ..Default::default() }
 }
+
+/// The lossless transfer syntaxes the node decodes, as (name, the dcmtk or GDCM command that
+/// compresses a file into it, the storescu option that proposes it).
+pub const LOSSLESS_COMPRESSORS: [(&str, &[&str], &str); 5] = [
+    ("rle", &["dcmcrle"], "-xr"),
+    ("jpeg-lossless", &["dcmcjpeg", "+e1"], "-xs"),
+    ("jpeg-ls", &["dcmcjpls"], "-xt"),
+    ("jpeg2000", &["gdcmconv", "--j2k"], "-xv"),
+    ("deflate", &["dcmconv", "+td"], "-xd"),
+];
