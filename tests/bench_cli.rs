@@ -77,3 +77,29 @@ fn bench_infer_and_train_run_the_pytorch_counterpart() {
     assert!(out.contains("RESULT pavseg train") && out.contains("RESULT train"), "{out}");
     assert!(out.contains("ratio pavseg/PyTorch"), "{out}");
 }
+
+#[test]
+fn bench_resolution_runs_the_pipeline_per_point_and_counts_flops_with_the_reference() {
+    let work = scratch("resolution");
+    let phantom = work.join("phantom");
+    let o = Command::new(env!("CARGO_BIN_EXE_pavseg"))
+        .args(["phantom", "--seed", "3", "--slices", "24", "--rows", "48", "--cols", "48", "--pixel-spacing", "2", "--slice-spacing", "2", "--out"])
+        .arg(&phantom)
+        .output()
+        .expect("run pavseg phantom");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let input = phantom.join("dicom");
+    let (input, work_s) = (input.to_str().unwrap(), work.to_str().unwrap());
+    let common = ["resolution", "--input", input, "--work", work_s, "--window", "16", "--threads", "1"];
+    // Both points run whole: the node's stages are timed, and the reference counts the FLOPs.
+    let out = bench(&[&common[..], &["--points", "4:8,6:16", "--max-run-s", "1000"]].concat());
+    for point in ["spacing=4 base=8 grid=[12, 24, 24]", "spacing=6 base=16 grid=[8, 16, 16]"] {
+        let line = out.lines().find(|l| l.contains(point)).unwrap_or_else(|| panic!("no {point} in\n{out}"));
+        assert!(line.contains("(measured)") && line.contains("other_stages_s=") && line.contains("window_gflop="), "{line}");
+    }
+    assert!(out.contains("| 4 mm | 8 |") && out.contains("| 6 mm | 16 |"), "{out}");
+    // Over the time limit a point is only estimated from one window.
+    let out = bench(&[&common[..], &["--points", "4:8", "--max-run-s", "0", "--no-flops"]].concat());
+    assert!(out.contains("(estimated)") && !out.contains("window_gflop="), "{out}");
+    let _ = std::fs::remove_dir_all(&work);
+}

@@ -7,7 +7,7 @@ use ndarray::{Array3, Array4, Axis};
 use pavseg::geometry::{cross, normalize, Geometry, Vec3};
 use pavseg::phantom::{generate, write_phantom, PhantomParams};
 use pavseg::preprocess::{
-    prepare, prepare_grid, GridMapping, PreprocessConfig, VesselnessBackend, CHANNEL_CT, CHANNEL_VESSELNESS,
+    prepare, prepare_grid, Downsample, GridMapping, PreprocessConfig, VesselnessBackend, CHANNEL_CT, CHANNEL_VESSELNESS,
 };
 use pavseg::volume::{assemble_files, AssemblyLimits};
 
@@ -36,27 +36,63 @@ fn field_on(g: &Geometry) -> Array3<f32> {
 
 #[test]
 fn model_grid_is_canonical_and_samples_the_source_at_the_right_places() {
-    for src in source_grids([9, 11, 13], [2.5, 0.8, 0.7]) {
-        for target in [None, Some([1.0, 1.0, 1.0]), Some([1.25, 0.4, 0.35])] {
-            let m = GridMapping::new(&src, target);
-            assert_eq!(m.model.orientation_code(), "LPS", "{src:?}");
-            let model = m.image_to_model(field_on(&src).view()).unwrap();
-            assert_eq!(model.shape(), &m.model.shape[..]);
-            // Model voxels inside the source's span hold the field's value there; the model
-            // grid may reach up to one target voxel beyond the last source voxel (edge value).
-            let (mut worst, mut checked) = (0.0f32, 0);
-            for ((k, j, i), &v) in model.indexed_iter() {
-                let p = m.model.index_to_lps(k as f64, j as f64, i as f64);
-                let s = src.lps_to_index(p);
-                if (0..3).all(|a| s[a] > -1e-6 && s[a] < (src.shape[a] - 1) as f64 + 1e-6) {
-                    worst = worst.max((v - affine_field(p)).abs());
-                    checked += 1;
+    for downsample in [Downsample::Linear, Downsample::Area] {
+        for src in source_grids([9, 11, 13], [2.5, 0.8, 0.7]) {
+            for target in [None, Some([1.0, 1.0, 1.0]), Some([1.25, 0.4, 0.35])] {
+                let m = GridMapping::new(&src, target);
+                assert_eq!(m.model.orientation_code(), "LPS", "{src:?}");
+                let model = m.image_to_model_with(field_on(&src).view(), downsample).unwrap();
+                assert_eq!(model.shape(), &m.model.shape[..]);
+                // Model voxels inside the source's span hold the field's value there; the model
+                // grid may reach up to one target voxel beyond the last source voxel (edge value).
+                // Averaged over its footprint (`Area`, where the model grid is coarser), a voxel
+                // holds the value at its centre while the footprint lies inside the source: one
+                // source voxel from its faces at these zooms.
+                let coarser = target.is_some_and(|t| (0..3).any(|a| t[a] > m.canonical.spacing[a] + 1e-9));
+                let margin = if downsample == Downsample::Area && coarser { 1.0 } else { 0.0 };
+                let (mut worst, mut checked) = (0.0f32, 0);
+                for ((k, j, i), &v) in model.indexed_iter() {
+                    let p = m.model.index_to_lps(k as f64, j as f64, i as f64);
+                    let s = src.lps_to_index(p);
+                    if (0..3).all(|a| s[a] > margin - 1e-6 && s[a] < (src.shape[a] - 1) as f64 - margin + 1e-6) {
+                        worst = worst.max((v - affine_field(p)).abs());
+                        checked += 1;
+                    }
                 }
+                let need = if margin > 0.0 { 4 } else { 2 };
+                assert!(checked * need > model.len(), "only {checked} of {} model voxels inside", model.len());
+                assert!(worst < 1e-3, "{} target {target:?} {downsample:?}: {worst}", src.orientation_code());
             }
-            assert!(checked * 2 > model.len(), "only {checked} of {} model voxels inside", model.len());
-            assert!(worst < 1e-3, "{} target {target:?}: {worst}", src.orientation_code());
         }
     }
+}
+
+/// A vessel thinner than the model grid's spacing reaches the coarser grid as a partial-volume
+/// streak wherever it lies between the model's voxel centres (the CT a scanner would make at
+/// that voxel size) with `Area`; trilinear sampling sees it only where a sample point hits it.
+#[test]
+fn a_coarser_model_grid_averages_a_thin_vessel_instead_of_missing_it() {
+    let src = Geometry::new([8, 40, 40], [0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.5, 0.5]);
+    let m = GridMapping::new(&src, Some([1.0, 2.0, 2.0]));
+    let mut linear_missed = 0;
+    for offset in 0..4 {
+        // A one-voxel (0.5 mm) wide tube along the slices at row 16 + offset, column 20.
+        let mut image = Array3::<f32>::zeros(src.shape);
+        image.slice_mut(ndarray::s![.., 16 + offset, 20]).fill(1000.0);
+        let model = m.image_to_model_with(image.view(), Downsample::Area).unwrap();
+        // The footprint of a model voxel is 4 x 4 source voxels in the plane: the tube's mass
+        // is kept (its cross-section is 1000 x 1 voxel) and it shows in every slice.
+        let plane = model.index_axis(Axis(0), 3);
+        let mass: f32 = plane.sum() * 16.0;
+        assert!((mass - 1000.0).abs() < 1.0, "offset {offset}: mass {mass}");
+        // All of it in one model voxel, or half in each of two where it lies on their border.
+        assert!(plane.iter().cloned().fold(0.0, f32::max) >= 1000.0 / 32.0 - 1e-3, "offset {offset}: {plane:?}");
+        assert!(model.index_axis(Axis(0), 0).sum() > 60.0, "offset {offset}");
+        let linear = m.image_to_model_with(image.view(), Downsample::Linear).unwrap();
+        linear_missed += usize::from(linear.iter().all(|&v| v == 0.0));
+    }
+    // Sample points 4 source voxels apart hit the tube at one offset of four.
+    assert_eq!(linear_missed, 3);
 }
 
 #[test]

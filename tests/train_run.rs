@@ -80,6 +80,7 @@ fn opts(resume: bool, stop: Option<usize>) -> RunOptions {
 fn loss_goes_down_on_a_tiny_phantom() {
     let tmp = common::TempDir::new("train-loss");
     let mut cfg = tiny_config(tmp.path(), "run");
+    cfg.preprocess.downsample = pavseg::preprocess::Downsample::Area;
     cfg.epochs = 5;
     cfg.steps_per_epoch = 6;
     cfg.val_every = 5;
@@ -93,6 +94,10 @@ fn loss_goes_down_on_a_tiny_phantom() {
     }
     let log = std::fs::read_to_string(cfg.out.join("log.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 5);
+    // The checkpoint's plugin records the training's preprocessing (here a vesselness scale
+    // and a downsampling that differ from the plugin defaults), so inference meets its input.
+    let checkpoint = Plugin::load(&cfg.out.join("best/plugin.toml")).unwrap();
+    assert_eq!(checkpoint.preprocess_config().unwrap(), cfg.preprocess);
     // The checkpoint is a plugin: evaluate runs it through the node's segmentation path.
     let out = Command::new(common::BIN)
         .args(["evaluate", "--model"])

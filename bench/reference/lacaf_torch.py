@@ -11,6 +11,8 @@ timed runs after one untimed warm-up):
   window   one forward pass of a --size^3 window, batch 1, no_grad, eval mode
   train    one training step: forward, 1/2 (soft Dice + BCE), backward, AdamW (lr 8e-4, wd 1e-5)
   sliding  MONAI sliding_window_inference over a --shape volume (Gaussian blending)
+  flops    the arithmetic of one --size^3 forward pass, counted by torch's FlopCounterMode
+           (a multiply-add counts 2); prints `RESULT flops <GFLOP> GFLOP ...`
 
 Match --base, --norm, --text-dim and --fusion-residual to pavseg's network before comparing;
 `pavseg bench infer` and `pavseg bench train` pass them.
@@ -153,7 +155,7 @@ def median_seconds(fn, reps, device):
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["window", "train", "sliding"])
+    p.add_argument("mode", choices=["window", "train", "sliding", "flops"])
     p.add_argument("--size", type=int, default=96, help="window / patch side in voxels")
     p.add_argument("--batch", type=int, default=2, help="patches per training step")
     p.add_argument("--in-ch", type=int, default=2)
@@ -185,6 +187,14 @@ def main():
         with torch.no_grad():
             sec = median_seconds(lambda: net(x), a.reps, device)
         print(f"RESULT window {sec:.3f} s size={s} {common}")
+    elif a.mode == "flops":
+        from torch.utils.flop_counter import FlopCounterMode
+
+        net.eval()
+        x = torch.randn(1, a.in_ch, s, s, s, device=device)
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            net(x)
+        print(f"RESULT flops {counter.get_total_flops() / 1e9:.3f} GFLOP size={s} {common}")
     elif a.mode == "train":
         net.train()
         opt = torch.optim.AdamW(net.parameters(), lr=8e-4, weight_decay=1e-5)

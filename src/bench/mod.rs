@@ -5,6 +5,7 @@ pub mod infer;
 pub mod ingest;
 pub mod ingest_pipeline;
 pub mod memory;
+pub mod resolution;
 pub mod scale;
 pub mod seg;
 pub mod tools;

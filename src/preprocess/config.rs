@@ -19,6 +19,23 @@ pub struct PreprocessConfig {
     pub vesselness_beta: f64,
     /// Frangi's c; `None` derives it from each volume.
     pub vesselness_c: Option<f64>,
+    /// How the CT reaches a model grid coarser than the source (see [`Downsample`]).
+    pub downsample: Downsample,
+}
+
+/// How the CT is resampled along an axis where the model grid is coarser than the source. A
+/// network must meet at inference the resampling it was trained with, so the plugin records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Downsample {
+    /// Trilinear interpolation at the model voxel centres (what plugins written before this
+    /// setting were trained with). Beyond a zoom of 2 it skips source voxels: a vessel
+    /// thinner than the gap between two sample points may vanish.
+    #[default]
+    Linear,
+    /// The mean over each model voxel's footprint: a thin vessel becomes the faint
+    /// partial-volume streak a CT acquired at that voxel size shows, wherever it lies.
+    Area,
 }
 
 impl Default for PreprocessConfig {
@@ -31,6 +48,7 @@ impl Default for PreprocessConfig {
             vesselness_alpha: v.alpha,
             vesselness_beta: v.beta,
             vesselness_c: v.c,
+            downsample: Downsample::Linear,
         }
     }
 }

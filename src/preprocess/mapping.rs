@@ -2,8 +2,8 @@
 //! resampling along the canonical axes.
 
 use super::orient::AxisMap;
-use super::resample::{resample_linear, resample_nearest, sampling, zoomed_grid};
-use super::PreprocessError;
+use super::resample::{resample_image, resample_linear, resample_nearest, sampling, zoomed_grid};
+use super::{Downsample, PreprocessError};
 use crate::geometry::Geometry;
 use ndarray::{Array3, Array4, ArrayView3, ArrayView4};
 
@@ -34,12 +34,22 @@ impl GridMapping {
 
     /// An image on the source grid → the model grid (trilinear).
     pub fn image_to_model(&self, image: ArrayView3<'_, f32>) -> Result<Array3<f32>, PreprocessError> {
+        self.image_to_model_with(image, Downsample::Linear)
+    }
+
+    /// An image on the source grid → the model grid: trilinear along axes the model grid
+    /// samples as finely as the source or finer; along coarser ones as `downsample` says.
+    pub fn image_to_model_with(&self, image: ArrayView3<'_, f32>, downsample: Downsample) -> Result<Array3<f32>, PreprocessError> {
         check_shape("image", "source", &self.source, image.shape())?;
         if self.model == self.canonical {
             return Ok(self.axes.apply(image));
         }
         // Reorientation is a view: resampling reads the source in place.
-        Ok(resample_linear(self.axes.view(image), &sampling(&self.canonical, &self.model)?))
+        let (view, axes) = (self.axes.view(image), sampling(&self.canonical, &self.model)?);
+        Ok(match downsample {
+            Downsample::Linear => resample_linear(view, &axes),
+            Downsample::Area => resample_image(view, &axes),
+        })
     }
 
     /// A label map on the source grid → the model grid (nearest).

@@ -24,7 +24,7 @@ pub mod resample;
 pub mod vesselness;
 mod window;
 
-pub use config::PreprocessConfig;
+pub use config::{Downsample, PreprocessConfig};
 pub use mapping::GridMapping;
 pub use orient::AxisMap;
 pub use prepare::{

@@ -66,7 +66,7 @@ pub fn prepare_grid(
     if voxels == 0 || voxels > MAX_MODEL_VOXELS {
         return Err(PreprocessError::CheckGridSize { shape: mapping.model.shape, limit: MAX_MODEL_VOXELS });
     }
-    let resampled = mapping.image_to_model(hu)?;
+    let resampled = mapping.image_to_model_with(hu, cfg.downsample)?;
     lap("reorient+resample", &mut timings);
     let [nk, nj, ni] = mapping.model.shape;
     let mut channels = Array4::<f32>::zeros((2, nk, nj, ni));

@@ -68,6 +68,9 @@ struct PluginOut<'a> {
     prompts: Prompts<'a>,
     classes: Vec<Class<'a>>,
     model: ModelOut,
+    /// The training's preprocessing, so that inference meets the input it was trained on
+    /// (the model grid is `model.spacing`).
+    preprocess: crate::preprocess::PreprocessConfig,
 }
 
 #[derive(Serialize)]
@@ -108,6 +111,8 @@ pub struct PluginFacts<'a> {
     pub window: usize,
     pub overlap: f64,
     pub command: &'a str,
+    /// The training configuration's `[preprocess]`.
+    pub preprocess: &'a crate::preprocess::PreprocessConfig,
 }
 
 /// The text of a checkpoint's `plugin.toml`.
@@ -129,6 +134,7 @@ pub fn plugin_text(f: &PluginFacts<'_>) -> Result<String, TrainError> {
             half: p.model.half,
             threshold: p.model.threshold,
         },
+        preprocess: crate::preprocess::PreprocessConfig { target_spacing_mm: None, ..f.preprocess.clone() },
     };
     let body = toml::to_string(&out).map_err(|e| TrainError::Checkpoint { reason: format!("writing plugin.toml: {e}") })?;
     Ok(format!("# Checkpoint of `{}`.\n# Written by pavseg train; paths are relative to this file.\n\n{body}", f.command))

@@ -44,8 +44,9 @@ fn cache_key(case: &Case, cfg: &PreprocessConfig) -> String {
     }
     serde_json::to_string(cfg).unwrap_or_default().hash(&mut h);
     case.segment_names.hash(&mut h);
-    // Bump when the prepared format or the side split changes.
-    "prepared-v2".hash(&mut h);
+    // Bump when the prepared format, the side split or the resampling changes (v3: the CT is
+    // averaged over each model voxel's footprint on a coarser model grid).
+    "prepared-v3".hash(&mut h);
     let safe: String = case.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     format!("{safe}-{:016x}.safetensors", h.finish())
 }

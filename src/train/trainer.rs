@@ -151,7 +151,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
     let mut loader = Loader::start(sampler, cfg.seed, cfg.batch, state.step, cfg.total_steps(), cfg.loader.workers, cfg.loader.prefetch)?;
     let schedule = Schedule { base_lr: cfg.optim.lr, min_lr: cfg.optim.min_lr, warmup_steps: cfg.optim.warmup_steps, total_steps: cfg.total_steps() };
     let spacing = cfg.preprocess.target_spacing_mm.unwrap_or([1.0; 3]);
-    let facts = PluginFacts { source: &plugin, spacing, window: cfg.window(), overlap: cfg.infer_overlap, command: &opts.command };
+    let facts = PluginFacts { source: &plugin, spacing, window: cfg.window(), overlap: cfg.infer_overlap, command: &opts.command, preprocess: &cfg.preprocess };
     let log_path = cfg.out.join("log.jsonl");
     let mut log = std::fs::OpenOptions::new()
         .create(true)

@@ -5,6 +5,7 @@ mod fuzz;
 mod infer;
 mod ingest;
 mod reference_net;
+mod resolution;
 mod scale;
 mod seg;
 mod vesselness;
@@ -40,6 +41,9 @@ pub enum Bench {
     /// parallel workers, then steps of the demo recipe (with and without a loader thread) and
     /// of the paper's: preparation time, cache size, steps/s, data wait, peak RSS.
     Scale(scale::ScaleArgs),
+    /// Model grid spacing x network width: whole-CT CPU seconds of the node's pipeline per
+    /// stage (512x512x300 phantom), FLOPs per window and an H100 estimate from them.
+    Resolution(resolution::ResolutionArgs),
     /// Mutation fuzzing of every parser that sees outside bytes (DICOM files and data sets,
     /// PDUs, NIfTI, DICOM-SEG, settings and plugin TOML); nonzero exit on findings.
     Fuzz(fuzz::FuzzArgs),
@@ -75,6 +79,7 @@ pub fn run(b: Bench) -> anyhow::Result<()> {
         Bench::VesselnessBackends(a) => vesselness_backends::run(a),
         Bench::Train(a) => train::train(a),
         Bench::Scale(a) => scale::run(a),
+        Bench::Resolution(a) => resolution::run(a),
         Bench::Fuzz(a) => fuzz::fuzz(a),
         Bench::FuzzWorker(a) => fuzz::worker(a),
     }
