@@ -29,6 +29,8 @@ pub enum BenchError {
     Tensor { action: &'static str, source: tch::TchError },
     #[error("computing vesselness: {0}")]
     Vesselness(String),
+    #[error("resolution point {}: {reason}", .path.display())]
+    Point { path: PathBuf, reason: String },
 }
 
 /// The phantom of `params` written under `work` (once: a later run reuses it), as the folder

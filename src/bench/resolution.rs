@@ -104,7 +104,7 @@ fn tensor(action: &'static str) -> impl Fn(tch::TchError) -> BenchError {
 }
 
 fn io(what: &Path, e: impl std::fmt::Display) -> BenchError {
-    BenchError::Reference { command: format!("writing {}", what.display()), reason: e.to_string() }
+    BenchError::Point { path: what.to_path_buf(), reason: e.to_string() }
 }
 
 /// Writes the plugin folder of one point: a copy of `plugin`'s file with the point's grid,
@@ -112,6 +112,8 @@ fn io(what: &Path, e: impl std::fmt::Display) -> BenchError {
 pub fn write_point_plugin(plugin: &Path, point: Point, window: usize, precision: Precision, downsample: Downsample, dir: &Path) -> Result<PathBuf, BenchError> {
     let source = crate::plugin::Plugin::load(plugin).map_err(|e| io(plugin, e))?;
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    // The plugin names its files by absolute path: relative ones would be read from its folder.
+    let dir = &std::path::absolute(dir).map_err(|e| io(dir, e))?;
     let mut cfg = NetConfig::from_json_file(&source.file.model.config)?;
     cfg.base_width = point.base_width;
     let text = tch::Tensor::f_randn([cfg.classes as i64, cfg.text_dim as i64], (tch::Kind::Float, tch::Device::Cpu))
@@ -249,6 +251,9 @@ pub fn describe(r: &Row, utilisation: f64) -> String {
     if let (Some(g), Some(t), Some(gpu)) = (r.window_gflop, r.whole_tflop(), r.gpu_estimate_s(utilisation)) {
         s += &format!(" window_gflop={g:.1} whole_tflop={t:.1} h100_estimate_ms={:.0}", gpu * 1e3);
     }
+    for (stage, secs) in r.stages.iter().flatten() {
+        s += &format!(" {stage}={secs:.2}");
+    }
     s
 }
 
@@ -267,7 +272,8 @@ mod tests {
     #[test]
     fn a_point_plugin_is_the_shipped_plugin_with_the_points_grid_and_width() {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/pulmonary-av/plugin.toml");
-        let dir = std::env::temp_dir().join(format!("pavseg-resolution-{}", std::process::id()));
+        // A relative folder, as `--work` is by default.
+        let dir = PathBuf::from(format!("target/pavseg-resolution-test-{}", std::process::id()));
         let point = Point { spacing_mm: 2.0, base_width: 16 };
         let path = write_point_plugin(&shipped, point, 48, Precision::Bf16, Downsample::Area, &dir).unwrap();
         let engine = Engine::load(&path).unwrap();
