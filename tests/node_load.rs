@@ -1,6 +1,6 @@
 //! Load and soak: eight associations at once, each with its own series, all acknowledged and
 //! all segmented and delivered; then 60 series in a row through the whole pipeline with the
-//! node's resident memory, open files and threads sampled after the 10th and the 60th.
+//! node's resident memory, open files and threads sampled after the 20th and the 60th.
 
 mod common;
 
