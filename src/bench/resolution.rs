@@ -134,26 +134,14 @@ pub fn write_point_plugin(plugin: &Path, point: Point, window: usize, precision:
     model.insert("spacing".into(), toml::Value::Array(vec![toml::Value::Float(point.spacing_mm); 3]));
     model.insert("window".into(), toml::Value::Integer(window as i64));
     model.insert("device".into(), toml::Value::String("cpu".into()));
-    model.insert("precision".into(), toml::Value::String(precision_name(precision).into()));
+    model.insert("precision".into(), toml::Value::try_from(precision).map_err(|e| io(plugin, e))?);
     let preprocess = doc.entry("preprocess").or_insert_with(|| toml::Value::Table(toml::Table::new()));
     if let Some(t) = preprocess.as_table_mut() {
-        let name = match downsample {
-            Downsample::Linear => "linear",
-            Downsample::Area => "area",
-        };
-        t.insert("downsample".into(), toml::Value::String(name.into()));
+        t.insert("downsample".into(), toml::Value::try_from(downsample).map_err(|e| io(plugin, e))?);
     }
     let path = dir.join("plugin.toml");
     std::fs::write(&path, toml::to_string(&doc).map_err(|e| io(&path, e))?).map_err(|e| io(&path, e))?;
     Ok(path)
-}
-
-fn precision_name(p: Precision) -> &'static str {
-    match p {
-        Precision::Fp32 => "fp32",
-        Precision::Bf16 => "bf16",
-        Precision::Fp16 => "fp16",
-    }
 }
 
 /// GFLOP of one `window`^3 forward pass of the network `net`, counted by the reference.

@@ -31,15 +31,18 @@ pub enum NormArg {
     Batch,
 }
 
+/// $VIRTUAL_ENV/bin/python where it exists, else python3.
+pub fn default_python() -> PathBuf {
+    std::env::var_os("VIRTUAL_ENV")
+        .map(|v| PathBuf::from(v).join("bin/python"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| "python3".into())
+}
+
 impl ReferenceNetArgs {
     /// The Python that runs the reference.
     pub fn python(&self) -> PathBuf {
-        self.python.clone().unwrap_or_else(|| {
-            std::env::var_os("VIRTUAL_ENV")
-                .map(|v| PathBuf::from(v).join("bin/python"))
-                .filter(|p| p.exists())
-                .unwrap_or_else(|| "python3".into())
-        })
+        self.python.clone().unwrap_or_else(default_python)
     }
 
     /// The cross-attention network with these widths and `classes` outputs.

@@ -62,10 +62,7 @@ pub fn run(a: ResolutionArgs) -> anyhow::Result<()> {
     let (files, _) = crate::scu::collect_files(std::slice::from_ref(&input))?;
     let paths: Vec<PathBuf> = files.into_iter().map(|f| f.path).collect();
     let volume = assemble_files(&paths, &AssemblyLimits::default()).with_context(|| format!("assembling {}", input.display()))?;
-    let python = std::env::var_os("VIRTUAL_ENV")
-        .map(|v| PathBuf::from(v).join("bin/python"))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| "python3".into());
+    let python = super::reference_net::default_python();
     let options = resolution::Options {
         plugin: a.plugin,
         points: a.points,
