@@ -2,21 +2,14 @@
 //! DSC, Jaccard, NSD and HD95 to 1e-3 relative, and pavseg's documented values where MONAI
 //! gives NaN (empty masks).
 
+mod common;
+
+use common::golden::{load, mask, shape};
 use ndarray::Array3;
 use pavseg::metrics::{binary_metrics, BinaryMetrics};
 use safetensors::SafeTensors;
 use serde_json::Value;
 use std::path::PathBuf;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/metrics")
-}
-
-fn mask(st: &SafeTensors<'_>, name: &str, shape: [usize; 3]) -> Array3<bool> {
-    let view = st.tensor(name).unwrap_or_else(|_| panic!("fixture lacks {name}"));
-    assert_eq!(view.shape(), &shape[..], "{name}");
-    Array3::from_shape_vec(shape, view.data().iter().map(|&b| b != 0).collect()).expect(name)
-}
 
 fn expected(v: &Value) -> f64 {
     match v {
@@ -36,14 +29,11 @@ fn close(ours: f64, monai: f64) -> bool {
 
 #[test]
 fn metrics_match_monai_and_empty_masks_have_defined_values() {
-    let bytes = std::fs::read(fixtures().join("masks.safetensors")).expect("fixtures/metrics/masks.safetensors");
+    let (bytes, cases) = load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/metrics"));
     let st = SafeTensors::deserialize(&bytes).expect("parse masks");
-    let golden: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("golden.json")).expect("golden.json")).unwrap();
-    let cases = golden.as_object().expect("object of cases");
     assert!(cases.len() >= 10);
-    for (name, case) in cases {
-        let shape: Vec<usize> = case["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
-        let shape = [shape[0], shape[1], shape[2]];
+    for (name, case) in &cases {
+        let shape = shape(case);
         let sp: Vec<f64> = case["spacing"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
         let tol = case["tolerance_mm"].as_f64().unwrap();
         let pred = mask(&st, &format!("{name}.pred"), shape);

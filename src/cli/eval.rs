@@ -50,7 +50,7 @@ fn seg_labels(path: &Path, grid: &crate::geometry::Geometry) -> anyhow::Result<A
 
 fn row(name: &str, m: &BinaryMetrics) -> String {
     let hd = m.hd95_mm.map(|v| format!("{v:.3}")).unwrap_or_else(|| "inf".into());
-    format!("{name:<8} {:>10} {:>10} {:>8.4} {:>8.4} {:>8.4} {:>9}", m.pred_voxels, m.truth_voxels, m.dsc, m.jaccard, m.nsd, hd)
+    format!("{name:<8} {:>10} {:>10} {:>8.4} {:>8.4} {:>8.4} {:>9} {:>8.4}", m.pred_voxels, m.truth_voxels, m.dsc, m.jaccard, m.nsd, hd, m.cldice)
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -65,7 +65,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let s = evaluate_labels(pred.view(), truth.view(), grid.spacing, a.tolerance)?;
     println!("voxel spacing {:?} mm, NSD tolerance {} mm", grid.spacing, a.tolerance);
-    println!("{:<8} {:>10} {:>10} {:>8} {:>8} {:>8} {:>9}", "class", "pred vox", "truth vox", "DSC", "Jaccard", "NSD", "HD95 mm");
+    println!("{:<8} {:>10} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8}", "class", "pred vox", "truth vox", "DSC", "Jaccard", "NSD", "HD95 mm", "clDice");
     println!("{}", row("artery", &s.artery));
     println!("{}", row("vein", &s.vein));
     println!("mean DSC {:.4}", s.mean_dsc);

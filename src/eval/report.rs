@@ -1,5 +1,5 @@
 //! Scores of label maps per case and their summary in the paper's Table IV layout: artery and
-//! vein DSC, Jaccard, NSD and HD95, and the mean DSC of the two.
+//! vein DSC, Jaccard, NSD and HD95, and the mean DSC of the two; clDice beside them.
 
 use super::EvalError;
 use crate::metrics::{finite_mean, label_metrics, BinaryMetrics};
@@ -62,11 +62,12 @@ pub struct ClassSummary {
     pub jaccard: Stat,
     pub nsd: Stat,
     pub hd95_mm: Stat,
+    pub cldice: Stat,
 }
 
 fn class_summary(m: &[&BinaryMetrics]) -> ClassSummary {
     let col = |f: fn(&BinaryMetrics) -> f64| stat(&m.iter().map(|x| f(x)).collect::<Vec<_>>());
-    ClassSummary { dsc: col(|x| x.dsc), jaccard: col(|x| x.jaccard), nsd: col(|x| x.nsd), hd95_mm: col(|x| x.hd95()) }
+    ClassSummary { dsc: col(|x| x.dsc), jaccard: col(|x| x.jaccard), nsd: col(|x| x.nsd), hd95_mm: col(|x| x.hd95()), cldice: col(|x| x.cldice) }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,21 +109,25 @@ impl EvaluationReport {
         };
         let mut out = String::new();
         out.push_str(&format!("{} cases of split `{}` of {}; DSC, Jaccard and NSD (tolerance {} mm) in %, HD95 in mm; mean ± sd\n", self.cases.len(), self.split, self.dataset, self.tolerance_mm));
-        out.push_str(&format!("{:<28}| {:^56} | {:^56} | {:^13}\n", "", "Artery", "Vein", ""));
-        let head = format!("{:<13} {:<13} {:<13} {:<14}", "DSC", "Jaccard", "NSD", "HD95");
+        out.push_str(&format!("{:<28}| {:^70} | {:^70} | {:^13}\n", "", "Artery", "Vein", ""));
+        let head = format!("{:<13} {:<13} {:<13} {:<14} {:<13}", "DSC", "Jaccard", "NSD", "HD95", "clDice");
         out.push_str(&format!("{:<28}| {head} | {head} | {:<13}\n", "Method", "Mean DSC"));
-        let row = |c: &ClassSummary| format!("{:<13} {:<13} {:<13} {:<14}", cell(&c.dsc, true), cell(&c.jaccard, true), cell(&c.nsd, true), cell(&c.hd95_mm, false));
+        let row = |c: &ClassSummary| {
+            format!("{:<13} {:<13} {:<13} {:<14} {:<13}", cell(&c.dsc, true), cell(&c.jaccard, true), cell(&c.nsd, true), cell(&c.hd95_mm, false), cell(&c.cldice, true))
+        };
         let name: String = self.model.chars().rev().take(27).collect::<Vec<_>>().into_iter().rev().collect();
         out.push_str(&format!("{:<28}| {} | {} | {:<13}\n", name, row(&s.artery), row(&s.vein), cell(&s.mean_dsc, true)));
-        out.push_str("\nper case: id  artery DSC  vein DSC  artery HD95  vein HD95\n");
+        out.push_str("\nper case: id  artery DSC  vein DSC  artery HD95  vein HD95  artery clDice  vein clDice\n");
         for c in &self.cases {
             out.push_str(&format!(
-                "  {:<16} {:.4}  {:.4}  {:>8.2}  {:>8.2}\n",
+                "  {:<16} {:.4}  {:.4}  {:>8.2}  {:>8.2}  {:.4}  {:.4}\n",
                 c.id,
                 c.scores.artery.dsc,
                 c.scores.vein.dsc,
                 c.scores.artery.hd95(),
-                c.scores.vein.hd95()
+                c.scores.vein.hd95(),
+                c.scores.artery.cldice,
+                c.scores.vein.cldice
             ));
         }
         out

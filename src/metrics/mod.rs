@@ -1,6 +1,7 @@
 //! Segmentation metrics per class, in millimetres of the grid they are measured on: Dice (DSC),
 //! Jaccard, normalised surface Dice (NSD) at a tolerance, and the 95th-percentile Hausdorff
-//! distance (HD95).
+//! distance (HD95), and the centreline Dice (clDice, [`cldice`]) that weighs thin branches and
+//! breaks by their length.
 //!
 //! Definitions follow MONAI (`DiceMetric`, `compute_surface_dice` without sub-voxels,
 //! `compute_hausdorff_distance` with `percentile=95`), checked against it by
@@ -19,14 +20,18 @@
 //! - one empty: DSC = Jaccard = NSD = 0, HD95 = +infinity (as MONAI; written as `null` in
 //!   JSON and `inf` in tables, and left out of means, which then report how many were left out).
 
+mod cldice;
 mod edges;
 mod edt;
 mod overlap;
+mod skeleton;
 mod surface;
 
+pub use cldice::{centerline_dice, centreline, CenterlineDice};
 pub use edges::{bounding_box, surface_voxels, BoundingBox};
 pub use edt::squared_distance_transform;
 pub use overlap::{overlap, Overlap};
+pub use skeleton::skeletonize;
 pub use surface::{percentile, surface_distances, SurfaceDistances};
 
 use ndarray::{ArrayView3, Zip};
@@ -52,6 +57,8 @@ pub struct BinaryMetrics {
     /// 95th-percentile Hausdorff distance in mm; `None` (JSON `null`) when exactly one mask is
     /// empty (infinite).
     pub hd95_mm: Option<f64>,
+    /// Centreline Dice (1 when both masks are empty, 0 when one is).
+    pub cldice: f64,
     pub tolerance_mm: f64,
     pub pred_voxels: u64,
     pub truth_voxels: u64,
@@ -95,11 +102,13 @@ pub fn binary_metrics<'a>(
             (d.nsd(tolerance_mm), Some(d.hd(95.0)))
         }
     };
+    let cldice = centerline_dice(pred, truth).cldice;
     Ok(BinaryMetrics {
         dsc: o.dsc(),
         jaccard: o.jaccard(),
         nsd,
         hd95_mm,
+        cldice,
         tolerance_mm,
         pred_voxels: o.pred,
         truth_voxels: o.truth,

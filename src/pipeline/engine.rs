@@ -103,7 +103,7 @@ impl Engine {
             &input.to_source,
             &self.plugin.class_labels(),
             m.model.threshold,
-            m.postprocess.min_component_mm3,
+            &m.postprocess,
         )?;
         drop(probs);
         timings.push(("postprocess".into(), t.elapsed().as_secs_f64()));

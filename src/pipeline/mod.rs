@@ -5,10 +5,12 @@ pub mod components;
 mod engine;
 mod outputs;
 mod postprocess;
+mod refine;
 
 pub use engine::{Engine, Outcome, Timings};
 pub use outputs::{write_outputs, OutputError, Written};
 pub use postprocess::to_source_labels;
+pub use refine::{refine_branches, BranchRefinement};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {

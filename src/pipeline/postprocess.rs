@@ -4,11 +4,15 @@
 //! probability on the model grid; only these merged channels are interpolated (trilinear) at
 //! each source voxel, and the voxel takes the most probable label at or above the threshold
 //! in the same pass (`GridMapping::labels_from_probabilities`), so no source-sized float
-//! volume is made. Then specks smaller than `min_component_mm3` are removed.
+//! volume is made. Where the plugin asks for it, the merged channels are first refined to one
+//! label per vessel branch ([`super::refine`]). Then specks smaller than `min_component_mm3`
+//! are removed.
 
 use super::components::remove_small_components;
+use super::refine::refine_branches;
 use super::PipelineError;
 use crate::infer::{LabelMap, Probabilities};
+use crate::plugin::PostprocessSection;
 use crate::preprocess::GridMapping;
 use ndarray::{Array4, Axis, Zip};
 
@@ -17,7 +21,7 @@ pub fn to_source_labels(
     mapping: &GridMapping,
     class_labels: &[u8],
     threshold: f32,
-    min_component_mm3: f64,
+    post: &PostprocessSection,
 ) -> Result<LabelMap, PipelineError> {
     let k = probs.data.len_of(Axis(0));
     if class_labels.len() != k {
@@ -33,11 +37,17 @@ pub fn to_source_labels(
         let mut dst = merged.index_axis_mut(Axis(0), slot);
         Zip::from(&mut dst).and(&probs.data.index_axis(Axis(0), c)).par_for_each(|d, &p| *d = d.max(p));
     }
+    if post.refine_branches {
+        let t = std::time::Instant::now();
+        let (refined, stats) = refine_branches(merged.view(), threshold);
+        merged = refined;
+        tracing::info!(seconds = t.elapsed().as_secs_f64(), branches = stats.branches, junctions = stats.junctions, relabelled = stats.relabelled, "branches refined");
+    }
     let on_source = mapping.labels_from_probabilities(merged.view(), &outputs, threshold).map_err(|e| PipelineError::Postprocess(e.to_string()))?;
     drop(merged);
     let mut labels = LabelMap { labels: on_source, geometry: mapping.source.clone() };
     let voxel_mm3 = mapping.source.spacing.iter().product::<f64>();
-    let removed = remove_small_components(&mut labels.labels, voxel_mm3, min_component_mm3);
-    tracing::debug!(removed, min_component_mm3, "small components removed");
+    let removed = remove_small_components(&mut labels.labels, voxel_mm3, post.min_component_mm3);
+    tracing::debug!(removed, min_component_mm3 = post.min_component_mm3, "small components removed");
     Ok(labels)
 }

@@ -35,11 +35,14 @@ pub struct PluginFile {
 pub struct PostprocessSection {
     /// Connected components (per label, 26-connected) smaller than this are removed, mm³.
     pub min_component_mm3: f64,
+    /// One label per vessel branch, decided from the network's probabilities along it
+    /// (`pipeline::refine_branches`); junctions keep the network's labels.
+    pub refine_branches: bool,
 }
 
 impl Default for PostprocessSection {
     fn default() -> Self {
-        PostprocessSection { min_component_mm3: 20.0 }
+        PostprocessSection { min_component_mm3: 20.0, refine_branches: false }
     }
 }
 

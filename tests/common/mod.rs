@@ -2,6 +2,7 @@
 //! own spool, phantoms, and the dcmtk peers.
 #![allow(dead_code)]
 
+pub mod golden;
 pub mod orthanc;
 pub mod raw;
 pub mod wire;

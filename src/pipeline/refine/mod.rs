@@ -1,0 +1,128 @@
+//! Branch refinement: one label per vessel branch. Arteries and veins are two trees that touch
+//! and cross but never join, while a voxel-wise network flips labels along a vessel. So on the
+//! model grid, before the labels are drawn on the source grid:
+//! 1. the vessel mask (any output at or above the threshold) is thinned to its centreline
+//!    ([`crate::metrics::skeletonize`]) and the centreline cut into branches and junctions
+//!    ([`graph`]);
+//! 2. every vessel voxel belongs to the centreline part nearest to it inside the vessel
+//!    (breadth-first from the centreline, 26-connected);
+//! 3. a branch takes the output whose probabilities, summed over its voxels, are largest
+//!    ([`decide`]; a branch between two junctions may instead change output once, where it
+//!    bridges two trees that touch), and in each of its voxels that output's channel trades
+//!    values with the voxel's own best, so the vessel's extent does not change, only its label;
+//! 4. a junction, with the stretch of each branch within its radius, takes the output its
+//!    branches agree on (a bifurcation inside one tree); where they do not (crossings, touching
+//!    points, the cores between them) it keeps the network's labels: there a voxel's own
+//!    probabilities are the best evidence, and two trees that touch stay two.
+//!
+//! The labels on the source grid are then drawn from these probabilities as before.
+
+mod decide;
+mod graph;
+
+use crate::metrics::{skeletonize, squared_distance_transform};
+use ndarray::{Array3, Array4, ArrayView4};
+use std::collections::{HashMap, VecDeque};
+
+/// What the refinement did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BranchRefinement {
+    pub branches: usize,
+    pub junctions: usize,
+    /// Model voxels whose label changed.
+    pub relabelled: usize,
+}
+
+const UNOWNED: u32 = u32::MAX;
+
+/// `probs` is `[C, k, j, i]`, one channel per output label; a voxel's label is its most probable
+/// channel at or above `threshold` (ties to the first). Returns the refined probabilities.
+pub fn refine_branches(probs: ArrayView4<'_, f32>, threshold: f32) -> (Array4<f32>, BranchRefinement) {
+    let mut out = probs.to_owned();
+    let (channels, nk, nj, ni) = probs.dim();
+    if channels < 2 {
+        return (out, BranchRefinement::default());
+    }
+    let best = |c_of: &dyn Fn(usize) -> f32| (0..channels).fold((0usize, f32::MIN), |(bc, bp), c| if c_of(c) > bp { (c, c_of(c)) } else { (bc, bp) });
+    let vessel = Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| best(&|c| probs[[c, k, j, i]]).1 >= threshold);
+    let skeleton = skeletonize(vessel.view());
+    let background = vessel.mapv(|v| !v);
+    let depth = squared_distance_transform(background.view(), [1.0; 3]);
+
+    // Padded flat indexing, so that neighbours need no bounds checks.
+    let (pj, pi) = (nj + 2, ni + 2);
+    let padded = |k: usize, j: usize, i: usize| ((k + 1) * pj + j + 1) * pi + i + 1;
+    let size = (nk + 2) * pj * pi;
+    let mut offsets = [0isize; 26];
+    let mut n = 0;
+    for dk in -1isize..=1 {
+        for dj in -1isize..=1 {
+            for di in -1isize..=1 {
+                if (dk, dj, di) != (0, 0, 0) {
+                    offsets[n] = (dk * pj as isize + dj) * pi as isize + di;
+                    n += 1;
+                }
+            }
+        }
+    }
+    let mut in_vessel = vec![false; size];
+    let mut is_skeleton = vec![false; size];
+    let mut radius = vec![0f32; size];
+    let mut skeleton_voxels = Vec::new();
+    for ((k, j, i), &v) in vessel.indexed_iter() {
+        let p = padded(k, j, i);
+        in_vessel[p] = v;
+        radius[p] = depth[[k, j, i]].sqrt() as f32;
+        if skeleton[[k, j, i]] {
+            is_skeleton[p] = true;
+            skeleton_voxels.push(p);
+        }
+    }
+    let groups = graph::groups(&skeleton_voxels, &is_skeleton, &|v| radius[v] as f64, &offsets);
+
+    // Each vessel voxel to its nearest centreline voxel, breadth-first inside the vessel.
+    let index_of: HashMap<usize, u32> = skeleton_voxels.iter().enumerate().map(|(n, &v)| (v, n as u32)).collect();
+    let mut owner = vec![UNOWNED; size];
+    let mut queue = VecDeque::with_capacity(skeleton_voxels.len());
+    for (n, &v) in skeleton_voxels.iter().enumerate() {
+        owner[v] = n as u32;
+        queue.push_back(v);
+    }
+    while let Some(v) = queue.pop_front() {
+        for o in &offsets {
+            let w = (v as isize + o) as usize;
+            if in_vessel[w] && owner[w] == UNOWNED {
+                owner[w] = owner[v];
+                queue.push_back(w);
+            }
+        }
+    }
+    // The probability mass of each channel over the voxels each centreline voxel owns.
+    let mut mass = vec![0f64; skeleton_voxels.len() * channels];
+    for ((k, j, i), &v) in vessel.indexed_iter() {
+        let s = owner[padded(k, j, i)];
+        if v && s != UNOWNED {
+            for c in 0..channels {
+                mass[s as usize * channels + c] += probs[[c, k, j, i]] as f64;
+            }
+        }
+    }
+    let decided = decide::outputs(&skeleton_voxels, &index_of, &groups, &|v| radius[v] as f64, &mass, channels, &offsets);
+    let mut relabelled = 0;
+    for ((k, j, i), &v) in vessel.indexed_iter() {
+        let s = owner[padded(k, j, i)];
+        let Some(want) = (if v && s != UNOWNED { decided[s as usize] } else { None }) else {
+            continue;
+        };
+        let (own, _) = best(&|c| probs[[c, k, j, i]]);
+        if own != want {
+            let (a, b) = (out[[own, k, j, i]], out[[want, k, j, i]]);
+            out[[own, k, j, i]] = b;
+            out[[want, k, j, i]] = a;
+            relabelled += 1;
+        }
+    }
+    let junctions = groups.junction.iter().filter(|&&j| j).count();
+    let stats = BranchRefinement { branches: groups.junction.len() - junctions, junctions, relabelled };
+    (out, stats)
+}
