@@ -151,3 +151,15 @@ fn a_vessel_touching_the_other_tree_at_one_voxel_is_not_merged() {
     assert_all(&after, &artery, 1, "artery");
     assert_all(&after, &vein, 2, "vein, next to a more confident artery");
 }
+
+#[test]
+fn a_mask_that_fills_the_grid_is_no_tree_and_is_left_alone() {
+    // An untrained network that calls most of the volume vessel: nothing to refine.
+    let mut probs = Array4::<f32>::zeros((2, 21, 21, 21));
+    for ((c, k, j, i), p) in probs.indexed_iter_mut() {
+        *p = if (k + j + i) % 3 == c { 0.9 } else { 0.2 };
+    }
+    let (refined, stats) = refine_branches(probs.view(), THRESHOLD);
+    assert_eq!(refined, probs);
+    assert_eq!((stats.branches, stats.junctions, stats.relabelled), (0, 0, 0));
+}

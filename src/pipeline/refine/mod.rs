@@ -35,6 +35,9 @@ pub struct BranchRefinement {
 
 const UNOWNED: u32 = u32::MAX;
 
+/// Largest share of the model grid the vessel mask may fill for the refinement to run.
+pub const MAX_VESSEL_SHARE: f64 = 0.25;
+
 /// `probs` is `[C, k, j, i]`, one channel per output label; a voxel's label is its most probable
 /// channel at or above `threshold` (ties to the first). Returns the refined probabilities.
 pub fn refine_branches(probs: ArrayView4<'_, f32>, threshold: f32) -> (Array4<f32>, BranchRefinement) {
@@ -45,6 +48,13 @@ pub fn refine_branches(probs: ArrayView4<'_, f32>, threshold: f32) -> (Array4<f3
     }
     let best = |c_of: &dyn Fn(usize) -> f32| (0..channels).fold((0usize, f32::MIN), |(bc, bp), c| if c_of(c) > bp { (c, c_of(c)) } else { (bc, bp) });
     let vessel = Array3::from_shape_fn((nk, nj, ni), |(k, j, i)| best(&|c| probs[[c, k, j, i]]).1 >= threshold);
+    // Vessels fill a few per cent of a chest CT. A mask that fills a large part of the grid
+    // (an untrained or failing network) is no tree, and thinning it costs seconds for nothing.
+    let share = vessel.iter().filter(|&&v| v).count() as f64 / vessel.len().max(1) as f64;
+    if share > MAX_VESSEL_SHARE {
+        tracing::warn!(share, "the vessel mask fills {:.0} % of the model grid: no vessel tree, branches left as the network labelled them", share * 100.0);
+        return (out, BranchRefinement::default());
+    }
     let skeleton = skeletonize(vessel.view());
     let background = vessel.mapv(|v| !v);
     let depth = squared_distance_transform(background.view(), [1.0; 3]);
