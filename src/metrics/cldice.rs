@@ -11,6 +11,7 @@
 //! whole (a box of even thickness, a 2x2x2 cube); a 26-connected component of the mask left
 //! without any centreline voxel is its own centreline, so no vessel drops out of the score.
 
+use super::components::for_each_component;
 use super::skeleton::skeletonize;
 use ndarray::{Array3, ArrayView3, Zip};
 use serde::{Deserialize, Serialize};
@@ -29,41 +30,16 @@ pub struct CenterlineDice {
 /// The skeleton, plus every 26-connected component of `mask` that the thinning deleted whole.
 pub fn centreline(mask: ArrayView3<'_, bool>) -> Array3<bool> {
     let mut line = skeletonize(mask);
-    let (nk, nj, ni) = mask.dim();
-    let mut seen = Array3::from_elem(mask.raw_dim(), false);
-    let (mut stack, mut component) = (Vec::new(), Vec::new());
-    for ((k, j, i), &m) in mask.indexed_iter() {
-        if !m || seen[[k, j, i]] {
-            continue;
+    let flat: Vec<u8> = mask.iter().map(|&m| m as u8).collect();
+    let Some(out) = line.as_slice_mut() else { return line };
+    let mut bare = Vec::new();
+    for_each_component(&flat, mask.dim(), |_, component| {
+        if !component.iter().any(|&v| out[v]) {
+            bare.extend_from_slice(component);
         }
-        seen[[k, j, i]] = true;
-        stack.push([k, j, i]);
-        component.clear();
-        let mut has_line = false;
-        while let Some(v) = stack.pop() {
-            component.push(v);
-            has_line |= line[v];
-            for dk in -1isize..=1 {
-                for dj in -1isize..=1 {
-                    for di in -1isize..=1 {
-                        let w = [v[0] as isize + dk, v[1] as isize + dj, v[2] as isize + di];
-                        if w.iter().zip([nk, nj, ni]).any(|(&x, n)| x < 0 || x >= n as isize) {
-                            continue;
-                        }
-                        let w = [w[0] as usize, w[1] as usize, w[2] as usize];
-                        if mask[w] && !seen[w] {
-                            seen[w] = true;
-                            stack.push(w);
-                        }
-                    }
-                }
-            }
-        }
-        if !has_line {
-            for &v in &component {
-                line[v] = true;
-            }
-        }
+    });
+    for v in bare {
+        out[v] = true;
     }
     line
 }

@@ -21,16 +21,20 @@
 //!   JSON and `inf` in tables, and left out of means, which then report how many were left out).
 
 mod cldice;
+mod components;
 mod edges;
 mod edt;
 mod overlap;
+mod padded_grid;
 mod skeleton;
 mod surface;
 
 pub use cldice::{centerline_dice, centreline, CenterlineDice};
+pub use components::for_each_component;
 pub use edges::{bounding_box, surface_voxels, BoundingBox};
 pub use edt::squared_distance_transform;
 pub use overlap::{overlap, Overlap};
+pub use padded_grid::PaddedGrid;
 pub use skeleton::skeletonize;
 pub use surface::{percentile, surface_distances, SurfaceDistances};
 

@@ -14,6 +14,7 @@
 //! its 6 faces, 12 edges and 8 corners) that no other foreground cube of the neighbourhood
 //! shares.
 
+use super::padded_grid::PaddedGrid;
 use ndarray::{Array3, ArrayView3};
 
 /// Offsets of the 3x3x3 neighbourhood, index `9 * (dk + 1) + 3 * (dj + 1) + (di + 1)`.
@@ -108,23 +109,18 @@ fn simple(nb: &[u8; 27], deltas: &[[isize; 3]; 27]) -> bool {
 /// A zero-padded copy of the mask, indexed flat, with the offsets of the 27 neighbours.
 struct Padded {
     data: Vec<u8>,
-    dims: [usize; 3],
+    grid: PaddedGrid,
     offsets: [isize; 27],
 }
 
 impl Padded {
     fn new(mask: ArrayView3<'_, bool>) -> Self {
-        let (k, j, i) = mask.dim();
-        let dims = [k + 2, j + 2, i + 2];
-        let mut data = vec![0u8; dims[0] * dims[1] * dims[2]];
+        let grid = PaddedGrid::new(mask.dim());
+        let mut data = vec![0u8; grid.len()];
         for ((a, b, c), &v) in mask.indexed_iter() {
-            data[((a + 1) * dims[1] + b + 1) * dims[2] + c + 1] = v as u8;
+            data[grid.index(a, b, c)] = v as u8;
         }
-        let mut offsets = [0isize; 27];
-        for (n, d) in neighbour_deltas().iter().enumerate() {
-            offsets[n] = (d[0] * dims[1] as isize + d[1]) * dims[2] as isize + d[2];
-        }
-        Padded { data, dims, offsets }
+        Padded { data, grid, offsets: grid.offsets27() }
     }
 
     fn neighbourhood(&self, at: usize) -> [u8; 27] {
@@ -143,7 +139,7 @@ pub fn skeletonize(mask: ArrayView3<'_, bool>) -> Array3<bool> {
     let mut img = Padded::new(mask);
     // Border directions in scikit-image's order: -j, +j, +i, -i, +k, -k.
     let borders = [at([0, -1, 0]), at([0, 1, 0]), at([0, 0, 1]), at([0, 0, -1]), at([1, 0, 0]), at([-1, 0, 0])];
-    let directions = if img.dims[0] == 3 { 4 } else { 6 };
+    let directions = if img.grid.dims[0] == 3 { 4 } else { 6 };
     // The foreground in raster order; the scan visits only these.
     let mut foreground: Vec<usize> = (0..img.data.len()).filter(|&n| img.data[n] != 0).collect();
     let mut candidates = Vec::new();
@@ -176,8 +172,7 @@ pub fn skeletonize(mask: ArrayView3<'_, bool>) -> Array3<bool> {
             }
         }
     }
-    let [_, pj, pi] = img.dims;
-    Array3::from_shape_fn(mask.raw_dim(), |(a, b, c)| img.data[((a + 1) * pj + b + 1) * pi + c + 1] != 0)
+    Array3::from_shape_fn(mask.raw_dim(), |(a, b, c)| img.data[img.grid.index(a, b, c)] != 0)
 }
 
 #[cfg(test)]

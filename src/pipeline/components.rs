@@ -1,6 +1,7 @@
 //! Removal of small connected components from a label map: isolated specks of artery or vein
 //! smaller than a volume threshold are false positives, not vessels.
 
+use crate::metrics::for_each_component;
 use ndarray::Array3;
 
 /// Sets to background every 26-connected component of each label whose volume is below
@@ -10,56 +11,18 @@ pub fn remove_small_components(labels: &mut Array3<u8>, voxel_mm3: f64, min_mm3:
         return 0;
     }
     let min_voxels = (min_mm3 / voxel_mm3).ceil() as usize;
-    let (nk, nj, ni) = labels.dim();
+    let dim = labels.dim();
     let Some(flat) = labels.as_slice_mut() else { return 0 };
-    let mut seen = vec![false; flat.len()];
-    let mut stack = Vec::new();
-    let mut component = Vec::new();
-    let mut removed = 0;
-    for start in 0..flat.len() {
-        let value = flat[start];
-        if value == 0 || seen[start] {
-            continue;
-        }
-        component.clear();
-        stack.push(start);
-        seen[start] = true;
-        while let Some(idx) = stack.pop() {
-            component.push(idx);
-            let (k, rem) = (idx / (nj * ni), idx % (nj * ni));
-            let (j, i) = (rem / ni, rem % ni);
-            for dk in -1i64..=1 {
-                let kk = k as i64 + dk;
-                if kk < 0 || kk >= nk as i64 {
-                    continue;
-                }
-                for dj in -1i64..=1 {
-                    let jj = j as i64 + dj;
-                    if jj < 0 || jj >= nj as i64 {
-                        continue;
-                    }
-                    for di in -1i64..=1 {
-                        let ii = i as i64 + di;
-                        if ii < 0 || ii >= ni as i64 {
-                            continue;
-                        }
-                        let n = (kk as usize * nj + jj as usize) * ni + ii as usize;
-                        if !seen[n] && flat[n] == value {
-                            seen[n] = true;
-                            stack.push(n);
-                        }
-                    }
-                }
-            }
-        }
+    let mut small = Vec::new();
+    for_each_component(flat, dim, |_, component| {
         if component.len() < min_voxels {
-            removed += component.len();
-            for &idx in &component {
-                flat[idx] = 0;
-            }
+            small.extend_from_slice(component);
         }
+    });
+    for &idx in &small {
+        flat[idx] = 0;
     }
-    removed
+    small.len()
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@
 //! where they agree, and is left as the network said where they do not.
 
 use super::graph::Groups;
-use std::collections::{HashMap, VecDeque};
+use super::Centreline;
+use std::collections::VecDeque;
 
 /// Share of a part's probability mass its output must hold for a branch to be split there.
 pub(super) const PURE: f64 = 0.75;
@@ -27,26 +28,19 @@ fn purity(m: &[f64]) -> f64 {
     }
 }
 
-/// `mass[s * channels + c]`: channel `c`'s probability mass owned by centreline voxel `s`
-/// (`voxels[s]`, padded flat index). Returns the output per centreline voxel (None: as the
-/// network said).
-pub(super) fn outputs(
-    voxels: &[usize],
-    index_of: &HashMap<usize, u32>,
-    groups: &Groups,
-    radius: &dyn Fn(usize) -> f64,
-    mass: &[f64],
-    channels: usize,
-    offsets: &[isize; 26],
-) -> Vec<Option<usize>> {
+/// `mass[s * channels + c]`: channel `c`'s probability mass owned by centreline voxel `s`;
+/// `radius(s)` the vessel's radius there. Returns the output per centreline voxel (None: as
+/// the network said).
+pub(super) fn outputs(line: &Centreline<'_>, groups: &Groups, radius: &dyn Fn(usize) -> f64, mass: &[f64], channels: usize) -> Vec<Option<usize>> {
     let n_groups = groups.junction.len();
-    let group = |s: usize| groups.group_of[&voxels[s]] as usize;
-    let neighbours = |s: usize| offsets.iter().filter_map(move |o| index_of.get(&((voxels[s] as isize + o) as usize)).map(|&t| t as usize));
+    let group = |s: usize| groups.group_of[s] as usize;
+    let neighbours = |s: usize| line.neighbours(s);
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); n_groups];
-    for s in 0..voxels.len() {
+    for s in 0..line.len() {
         members[group(s)].push(s);
     }
-    let mut decided = vec![None; voxels.len()];
+    let mut decided = vec![None; line.len()];
+    let mut seen = vec![false; line.len()];
     for (g, part) in members.iter().enumerate() {
         if groups.junction[g] || part.is_empty() {
             continue;
@@ -70,15 +64,15 @@ pub(super) fn outputs(
             continue;
         }
         let mut order = Vec::with_capacity(part.len());
-        let mut seen: HashMap<usize, ()> = HashMap::new();
         let mut queue: VecDeque<usize> = part.iter().copied().filter(|&s| neighbours(s).any(|t| group(t) == ends[0])).collect();
         for &s in &queue {
-            seen.insert(s, ());
+            seen[s] = true;
         }
         while let Some(s) = queue.pop_front() {
             order.push(s);
             for t in neighbours(s) {
-                if group(t) == g && seen.insert(t, ()).is_none() {
+                if group(t) == g && !seen[t] {
+                    seen[t] = true;
                     queue.push_back(t);
                 }
             }
@@ -111,34 +105,39 @@ pub(super) fn outputs(
     // Junctions, with the branch stretches within their radius (plus one voxel; a stretch
     // between two junctions goes to the nearer), take the output of those stretches where
     // they agree.
-    let mut zone_of: HashMap<usize, (usize, usize)> = HashMap::new();
+    // Per centreline voxel: the junction zone it lies in and its distance from the junction.
+    let mut zone_of: Vec<Option<(usize, usize)>> = vec![None; line.len()];
     let mut queue = VecDeque::new();
     let mut reach = vec![0usize; n_groups];
     for (g, part) in members.iter().enumerate().filter(|(g, _)| groups.junction[*g]) {
-        reach[g] = part.iter().map(|&s| radius(voxels[s])).fold(0.0, f64::max).ceil() as usize + 1;
+        reach[g] = part.iter().map(|&s| radius(s)).fold(0.0, f64::max).ceil() as usize + 1;
         for &s in part {
-            zone_of.insert(s, (g, 0));
+            zone_of[s] = Some((g, 0));
             queue.push_back(s);
         }
     }
     while let Some(s) = queue.pop_front() {
-        let (g, d) = zone_of[&s];
+        let Some((g, d)) = zone_of[s] else { continue };
         if d == reach[g] {
             continue;
         }
         for t in neighbours(s) {
-            if !groups.junction[group(t)] && !zone_of.contains_key(&t) {
-                zone_of.insert(t, (g, d + 1));
+            if !groups.junction[group(t)] && zone_of[t].is_none() {
+                zone_of[t] = Some((g, d + 1));
                 queue.push_back(t);
             }
         }
     }
     let mut arms: Vec<Vec<usize>> = vec![Vec::new(); n_groups];
-    for (&t, &(g, _)) in &zone_of {
-        arms[g].extend(decided[t]);
+    for (t, zone) in zone_of.iter().enumerate() {
+        if let Some((g, _)) = zone {
+            arms[*g].extend(decided[t]);
+        }
     }
-    for (&t, &(g, _)) in &zone_of {
-        decided[t] = arms[g].first().copied().filter(|&first| arms[g].iter().all(|&d| d == first));
+    for (t, zone) in zone_of.iter().enumerate() {
+        if let Some((g, _)) = zone {
+            decided[t] = arms[*g].first().copied().filter(|&first| arms[*g].iter().all(|&d| d == first));
+        }
     }
     decided
 }

@@ -15,11 +15,13 @@
 //! The result is a group per skeleton voxel: a branch group gets one label, a junction group
 //! keeps the network's labels.
 
+use super::Centreline;
 use std::collections::{BTreeSet, HashMap};
 
-/// The skeleton's parts, by padded flat index.
+/// The skeleton's parts.
 pub(super) struct Groups {
-    pub group_of: HashMap<usize, u32>,
+    /// Per centreline voxel (index into `Centreline::voxels`): its group.
+    pub group_of: Vec<u32>,
     /// Per group: whether it is a junction (left as the network labelled it).
     pub junction: Vec<bool>,
 }
@@ -43,22 +45,23 @@ impl UnionFind {
     }
 }
 
-/// Runs of 26-connected voxels of `voxels` that satisfy `keep`, numbered from `first`.
-fn runs(voxels: &[usize], keep: &dyn Fn(usize) -> bool, offsets: &[isize; 26], first: u32, seg: &mut HashMap<usize, u32>) -> u32 {
+const UNSET: u32 = u32::MAX;
+
+/// Runs of 26-connected centreline voxels that satisfy `keep`, numbered from `first` into `seg`.
+fn runs(line: &Centreline<'_>, keep: &dyn Fn(usize) -> bool, first: u32, seg: &mut [u32]) -> u32 {
     let mut next = first;
     let mut stack = Vec::new();
-    for &v in voxels {
-        if !keep(v) || seg.contains_key(&v) {
+    for s in 0..line.len() {
+        if !keep(s) || seg[s] != UNSET {
             continue;
         }
-        seg.insert(v, next);
-        stack.push(v);
+        seg[s] = next;
+        stack.push(s);
         while let Some(u) = stack.pop() {
-            for o in offsets {
-                let w = (u as isize + o) as usize;
-                if keep(w) && !seg.contains_key(&w) {
-                    seg.insert(w, next);
-                    stack.push(w);
+            for t in line.neighbours(u) {
+                if keep(t) && seg[t] == UNSET {
+                    seg[t] = next;
+                    stack.push(t);
                 }
             }
         }
@@ -67,27 +70,25 @@ fn runs(voxels: &[usize], keep: &dyn Fn(usize) -> bool, offsets: &[isize; 26], f
     next
 }
 
-/// Groups of the skeleton `voxels` (padded flat indices, `is_skeleton` over the padded grid);
-/// `radius(v)` is the vessel's radius in voxels at `v`.
-pub(super) fn groups(voxels: &[usize], is_skeleton: &[bool], radius: &dyn Fn(usize) -> f64, offsets: &[isize; 26]) -> Groups {
-    let neighbours = |v: usize| offsets.iter().map(move |o| (v as isize + o) as usize).filter(|&w| is_skeleton[w]);
-    let degree: HashMap<usize, usize> = voxels.iter().map(|&v| (v, neighbours(v).count())).collect();
-    let is_junction = |v: usize| is_skeleton[v] && degree[&v] >= 3;
-    let mut seg = HashMap::with_capacity(voxels.len());
-    let branches = runs(voxels, &|v| is_skeleton[v] && !is_junction(v), offsets, 0, &mut seg);
-    let total = runs(voxels, &is_junction, offsets, branches, &mut seg);
+/// Groups of the centreline; `radius(s)` is the vessel's radius in voxels at centreline voxel `s`.
+pub(super) fn groups(line: &Centreline<'_>, radius: &dyn Fn(usize) -> f64) -> Groups {
+    let degree: Vec<usize> = (0..line.len()).map(|s| line.neighbours(s).count()).collect();
+    let is_junction = |s: usize| degree[s] >= 3;
+    let mut seg = vec![UNSET; line.len()];
+    let branches = runs(line, &|s| !is_junction(s), 0, &mut seg);
+    let total = runs(line, &is_junction, branches, &mut seg);
     let n = total as usize;
     // Per segment: voxel count, a free end, the largest radius; clusters adjacent to each branch.
     let (mut len, mut free_end, mut r) = (vec![0usize; n], vec![false; n], vec![0f64; n]);
     let mut touches: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); branches as usize];
-    for &v in voxels {
-        let s = seg[&v] as usize;
+    for v in 0..line.len() {
+        let s = seg[v] as usize;
         len[s] += 1;
-        free_end[s] |= degree[&v] <= 1;
+        free_end[s] |= degree[v] <= 1;
         r[s] = r[s].max(radius(v));
         if s < branches as usize {
-            for w in neighbours(v) {
-                let t = seg[&w];
+            for w in line.neighbours(v) {
+                let t = seg[w];
                 if t >= branches {
                     touches[s].insert(t);
                 }
@@ -144,6 +145,6 @@ pub(super) fn groups(voxels: &[usize], is_skeleton: &[bool], radius: &dyn Fn(usi
         group_of_seg[s] = id;
         junction[id as usize] |= is_junction_cluster[s];
     }
-    let group_of = voxels.iter().map(|&v| (v, group_of_seg[seg[&v] as usize])).collect();
+    let group_of = seg.iter().map(|&s| group_of_seg[s as usize]).collect();
     Groups { group_of, junction }
 }

@@ -20,9 +20,9 @@
 mod decide;
 mod graph;
 
-use crate::metrics::{skeletonize, squared_distance_transform};
+use crate::metrics::{skeletonize, squared_distance_transform, PaddedGrid};
 use ndarray::{Array3, Array4, ArrayView4};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// What the refinement did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,6 +34,29 @@ pub struct BranchRefinement {
 }
 
 const UNOWNED: u32 = u32::MAX;
+
+/// The centreline's voxels (padded flat indices) and, over the padded grid, each voxel's
+/// index among them, so that the graph walks neighbours by index.
+pub(super) struct Centreline<'a> {
+    voxels: &'a [usize],
+    index_of: &'a [u32],
+    offsets: &'a [isize; 26],
+}
+
+impl Centreline<'_> {
+    pub(super) fn len(&self) -> usize {
+        self.voxels.len()
+    }
+
+    /// The centreline voxels 26-adjacent to centreline voxel `s`.
+    pub(super) fn neighbours(&self, s: usize) -> impl Iterator<Item = usize> + '_ {
+        let at = self.voxels[s] as isize;
+        self.offsets.iter().filter_map(move |o| match self.index_of[(at + o) as usize] {
+            UNOWNED => None,
+            t => Some(t as usize),
+        })
+    }
+}
 
 /// Largest share of the model grid the vessel mask may fill for the refinement to run.
 pub const MAX_VESSEL_SHARE: f64 = 0.25;
@@ -60,39 +83,26 @@ pub fn refine_branches(probs: ArrayView4<'_, f32>, threshold: f32) -> (Array4<f3
     let depth = squared_distance_transform(background.view(), [1.0; 3]);
 
     // Padded flat indexing, so that neighbours need no bounds checks.
-    let (pj, pi) = (nj + 2, ni + 2);
-    let padded = |k: usize, j: usize, i: usize| ((k + 1) * pj + j + 1) * pi + i + 1;
-    let size = (nk + 2) * pj * pi;
-    let mut offsets = [0isize; 26];
-    let mut n = 0;
-    for dk in -1isize..=1 {
-        for dj in -1isize..=1 {
-            for di in -1isize..=1 {
-                if (dk, dj, di) != (0, 0, 0) {
-                    offsets[n] = (dk * pj as isize + dj) * pi as isize + di;
-                    n += 1;
-                }
-            }
-        }
-    }
-    let mut in_vessel = vec![false; size];
-    let mut is_skeleton = vec![false; size];
-    let mut radius = vec![0f32; size];
-    let mut skeleton_voxels = Vec::new();
+    let grid = PaddedGrid::new((nk, nj, ni));
+    let padded = |k: usize, j: usize, i: usize| grid.index(k, j, i);
+    let offsets = grid.offsets26();
+    let mut in_vessel = vec![false; grid.len()];
+    let mut index_of = vec![UNOWNED; grid.len()];
+    let (mut skeleton_voxels, mut radius) = (Vec::new(), Vec::new());
     for ((k, j, i), &v) in vessel.indexed_iter() {
         let p = padded(k, j, i);
         in_vessel[p] = v;
-        radius[p] = depth[[k, j, i]].sqrt() as f32;
         if skeleton[[k, j, i]] {
-            is_skeleton[p] = true;
+            index_of[p] = skeleton_voxels.len() as u32;
             skeleton_voxels.push(p);
+            radius.push(depth[[k, j, i]].sqrt() as f32);
         }
     }
-    let groups = graph::groups(&skeleton_voxels, &is_skeleton, &|v| radius[v] as f64, &offsets);
+    let line = Centreline { voxels: &skeleton_voxels, index_of: &index_of, offsets: &offsets };
+    let groups = graph::groups(&line, &|s| radius[s] as f64);
 
     // Each vessel voxel to its nearest centreline voxel, breadth-first inside the vessel.
-    let index_of: HashMap<usize, u32> = skeleton_voxels.iter().enumerate().map(|(n, &v)| (v, n as u32)).collect();
-    let mut owner = vec![UNOWNED; size];
+    let mut owner = vec![UNOWNED; grid.len()];
     let mut queue = VecDeque::with_capacity(skeleton_voxels.len());
     for (n, &v) in skeleton_voxels.iter().enumerate() {
         owner[v] = n as u32;
@@ -117,7 +127,7 @@ pub fn refine_branches(probs: ArrayView4<'_, f32>, threshold: f32) -> (Array4<f3
             }
         }
     }
-    let decided = decide::outputs(&skeleton_voxels, &index_of, &groups, &|v| radius[v] as f64, &mass, channels, &offsets);
+    let decided = decide::outputs(&line, &groups, &|s| radius[s] as f64, &mass, channels);
     let mut relabelled = 0;
     for ((k, j, i), &v) in vessel.indexed_iter() {
         let s = owner[padded(k, j, i)];
