@@ -4,6 +4,7 @@ mod bench;
 mod embed;
 mod eval;
 mod evaluate;
+mod export_nnunet;
 pub mod logging;
 mod phantom;
 mod preprocess;
@@ -56,6 +57,8 @@ pub enum Command {
     Eval(eval::Args),
     /// Run a model on a dataset split and report the paper's Table IV metrics.
     Evaluate(evaluate::Args),
+    /// Write a dataset in nnU-Net v2's raw layout (half-labelled cases: the other side ignored).
+    ExportNnunet(export_nnunet::Args),
     /// Benchmarks against reference tools, measured in the same run.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -84,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::ExportNnunet(args) => export_nnunet::run(args),
         Command::Bench(b) => bench::run(b),
     };
     match result {

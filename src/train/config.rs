@@ -89,11 +89,15 @@ pub struct LossConfig {
     pub batch_dice: bool,
     pub dice_weight: f64,
     pub bce_weight: f64,
+    /// Weight of the skeleton recall term (0: off): 1 - the share of each class's tubed
+    /// centreline that the soft prediction covers, pooled over the batch. It weighs a thin
+    /// vessel by its length rather than its voxels, the part of the tree Dice neglects.
+    pub skeleton_recall_weight: f64,
 }
 
 impl Default for LossConfig {
     fn default() -> Self {
-        LossConfig { batch_dice: false, dice_weight: 0.5, bce_weight: 0.5 }
+        LossConfig { batch_dice: false, dice_weight: 0.5, bce_weight: 0.5, skeleton_recall_weight: 0.0 }
     }
 }
 

@@ -2,7 +2,7 @@
 //! outputs, averaged over the supervised (case, class) pairs only. A channel that a
 //! half-labelled case does not annotate contributes nothing, so its gradient is exactly zero:
 //! it is neither foreground nor background. [`recipe_loss`] is the same loss with the recipe's
-//! weights and, optionally, the Dice pooled over the batch per class.
+//! weights and, optionally, the Dice pooled over the batch per class and a skeleton recall term.
 
 use super::config::LossConfig;
 use tch::{Kind, Reduction, TchError, Tensor};
@@ -60,12 +60,29 @@ pub fn masked_dice_bce(logits: &Tensor, target: &Tensor, supervised: &Tensor) ->
     kept.f_sum(Kind::Float)?.f_div(&count)
 }
 
-/// The recipe's loss: `dice_weight` x Dice + `bce_weight` x BCE. The BCE is the mean over the
+/// Skeleton recall (Kirchhoff et al. 2024): per class, `1 - (sum p s + 1) / (sum s + 1)` with
+/// the sums pooled over the supervised items of the batch (`s` the tubed skeleton, `p` the
+/// sigmoid), averaged over the classes whose skeleton is not empty; 0 when none is.
+pub fn skeleton_recall(logits: &Tensor, skeleton: &Tensor, supervised: &Tensor) -> Result<Tensor, TchError> {
+    let dims = [2i64, 3, 4];
+    let sup = supervised.f_gt(0.5)?;
+    let zero = Tensor::f_zeros(supervised.size(), (Kind::Float, logits.device()))?;
+    let pooled = |per_pair: Tensor| per_pair.f_where_self(&sup, &zero)?.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float);
+    let covered = pooled(logits.f_sigmoid()?.f_mul(skeleton)?.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?;
+    let length = pooled(skeleton.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?;
+    let per_class = covered.f_add_scalar(1.0)?.f_div(&length.f_add_scalar(1.0)?)?.f_neg()?.f_add_scalar(1.0)?;
+    let present = length.f_gt(0.0)?;
+    let per_class = per_class.f_where_self(&present, &Tensor::f_zeros_like(&per_class)?)?;
+    per_class.f_sum(Kind::Float)?.f_div(&present.f_sum(Kind::Float)?.f_clamp_min(1.0)?)
+}
+
+/// The recipe's loss: `dice_weight` x Dice + `bce_weight` x BCE (+ `skeleton_recall_weight`
+/// x [`skeleton_recall`] when the batch carries skeletons). The BCE is the mean over the
 /// supervised (item, class) pairs. The Dice is that mean too, or with `batch_dice` one soft
 /// Dice per class over the supervised items of the batch together (intersection and sums
 /// pooled), averaged over the classes that any item supervises. With the default weights
 /// and without `batch_dice` this equals [`masked_dice_bce`].
-pub fn recipe_loss(logits: &Tensor, target: &Tensor, supervised: &Tensor, cfg: &LossConfig) -> Result<Tensor, TchError> {
+pub fn recipe_loss(logits: &Tensor, target: &Tensor, supervised: &Tensor, skeleton: Option<&Tensor>, cfg: &LossConfig) -> Result<Tensor, TchError> {
     let sup = supervised.f_gt(0.5)?;
     let zero = Tensor::f_zeros(supervised.size(), (Kind::Float, logits.device()))?;
     // `where` rather than a product: an unsupervised pair's value (even a NaN) cannot leak.
@@ -82,7 +99,11 @@ pub fn recipe_loss(logits: &Tensor, target: &Tensor, supervised: &Tensor, cfg: &
     } else {
         kept(&soft_dice_loss(&sums.inter, &sums.denom)?)?.f_sum(Kind::Float)?.f_div(&pairs)?
     };
-    dice.f_mul_scalar(cfg.dice_weight)?.f_add(&bce.f_mul_scalar(cfg.bce_weight)?)
+    let loss = dice.f_mul_scalar(cfg.dice_weight)?.f_add(&bce.f_mul_scalar(cfg.bce_weight)?)?;
+    match skeleton {
+        Some(s) if cfg.skeleton_recall_weight > 0.0 => loss.f_add(&skeleton_recall(logits, s, supervised)?.f_mul_scalar(cfg.skeleton_recall_weight)?),
+        _ => Ok(loss),
+    }
 }
 
 #[cfg(test)]
@@ -104,7 +125,7 @@ mod tests {
     #[test]
     fn default_recipe_loss_is_the_masked_dice_bce() {
         let (logits, target, sup) = example();
-        let a = recipe_loss(&logits, &target, &sup, &LossConfig::default()).unwrap().double_value(&[]);
+        let a = recipe_loss(&logits, &target, &sup, None, &LossConfig::default()).unwrap().double_value(&[]);
         let b = masked_dice_bce(&logits, &target, &sup).unwrap().double_value(&[]);
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
@@ -112,8 +133,8 @@ mod tests {
     #[test]
     fn batch_dice_pools_each_class_over_its_supervised_items() {
         let (logits, target, sup) = example();
-        let cfg = LossConfig { batch_dice: true, dice_weight: 1.0, bce_weight: 0.0 };
-        let ours = recipe_loss(&logits, &target, &sup, &cfg).unwrap().double_value(&[]);
+        let cfg = LossConfig { batch_dice: true, dice_weight: 1.0, bce_weight: 0.0, skeleton_recall_weight: 0.0 };
+        let ours = recipe_loss(&logits, &target, &sup, None, &cfg).unwrap().double_value(&[]);
         let p = logits.sigmoid();
         let mut expected = 0.0;
         for k in 0..3i64 {
@@ -129,12 +150,49 @@ mod tests {
         expected /= 3.0;
         assert!((ours - expected).abs() < 1e-5, "{ours} vs {expected}");
         // It differs from the per-patch Dice, which scores item 1's empty class 1 on its own.
-        let per_patch = recipe_loss(&logits, &target, &sup, &LossConfig { batch_dice: false, ..cfg }).unwrap().double_value(&[]);
+        let per_patch = recipe_loss(&logits, &target, &sup, None, &LossConfig { batch_dice: false, ..cfg }).unwrap().double_value(&[]);
         assert!((ours - per_patch).abs() > 1e-3);
         // An unsupervised pair's logits do not reach the loss.
         let changed = logits.copy();
         let _ = changed.get(1).get(2).fill_(50.0);
-        let moved = recipe_loss(&changed, &target, &sup, &cfg).unwrap().double_value(&[]);
+        let moved = recipe_loss(&changed, &target, &sup, None, &cfg).unwrap().double_value(&[]);
         assert!((moved - ours).abs() < 1e-6);
+    }
+
+    #[test]
+    fn skeleton_recall_is_the_uncovered_share_of_each_supervised_class_centreline() {
+        let (logits, target, sup) = example();
+        // A skeleton inside the target: every second foreground voxel.
+        let skeleton = &target * Tensor::arange(target.numel() as i64, (Kind::Float, Device::Cpu)).reshape(target.size()).remainder(2.0);
+        let ours = skeleton_recall(&logits, &skeleton, &sup).unwrap().double_value(&[]);
+        let p = logits.sigmoid();
+        let mut expected = 0.0;
+        let mut classes = 0.0;
+        for k in 0..3i64 {
+            let items: Vec<i64> = if k == 2 { vec![0] } else { vec![0, 1] };
+            let (mut covered, mut length) = (0.0, 0.0);
+            for &b in &items {
+                let sb = skeleton.get(b).get(k);
+                covered += (&p.get(b).get(k) * &sb).sum(Kind::Float).double_value(&[]);
+                length += sb.sum(Kind::Float).double_value(&[]);
+            }
+            if length > 0.0 {
+                expected += 1.0 - (covered + 1.0) / (length + 1.0);
+                classes += 1.0;
+            }
+        }
+        expected /= classes;
+        assert!((ours - expected).abs() < 1e-5, "{ours} vs {expected}");
+        // Logits that cover the skeleton drive it towards 0; an unsupervised pair does not count.
+        let sure = Tensor::full(logits.size(), 30.0, (Kind::Float, Device::Cpu));
+        assert!(skeleton_recall(&sure, &skeleton, &sup).unwrap().double_value(&[]) < 0.01);
+        let changed = logits.copy();
+        let _ = changed.get(1).get(2).fill_(50.0);
+        assert!((skeleton_recall(&changed, &skeleton, &sup).unwrap().double_value(&[]) - ours).abs() < 1e-6);
+        // In the recipe's loss it adds with its weight, and only when the batch has skeletons.
+        let cfg = LossConfig { skeleton_recall_weight: 0.25, ..LossConfig::default() };
+        let with = recipe_loss(&logits, &target, &sup, Some(&skeleton), &cfg).unwrap().double_value(&[]);
+        let without = recipe_loss(&logits, &target, &sup, None, &cfg).unwrap().double_value(&[]);
+        assert!((with - without - 0.25 * ours).abs() < 1e-5);
     }
 }

@@ -10,6 +10,7 @@ pub mod grad_scaler;
 pub mod loader;
 pub mod loss;
 pub mod mapped;
+pub mod nnunet_export;
 pub mod phantoms;
 pub mod plot;
 pub mod prepare_all;
@@ -17,6 +18,7 @@ pub mod prepared;
 pub mod sampler;
 pub mod schedule;
 pub mod sides;
+pub mod skeleton_target;
 mod trainer;
 pub mod validate;
 

@@ -7,6 +7,7 @@ use super::config::{HalfLabelPolicy, SamplingConfig};
 use super::dataset::LabeledSide;
 use super::mapped::MappedCase;
 use super::sides::{mirrored, supervised, CLASSES};
+use super::skeleton_target::tubed_skeleton;
 use super::TrainError;
 use rand::Rng;
 use tch::{Device, Kind, Tensor};
@@ -21,12 +22,16 @@ pub struct Batch {
     pub supervised: Tensor,
     /// Which cases the items came from.
     pub cases: Vec<usize>,
+    /// `[B, 4, P0, P1, P2]`: the target's tubed skeleton, where the loss has a skeleton recall
+    /// term ([`super::skeleton_target`]).
+    pub skeleton: Option<Tensor>,
 }
 
 impl Batch {
     pub fn to_device(self, device: Device) -> Result<Batch, TrainError> {
         let to = |t: Tensor| t.f_to_device(device).map_err(terr("moving the batch to the device"));
-        Ok(Batch { input: to(self.input)?, target: to(self.target)?, supervised: to(self.supervised)?, cases: self.cases })
+        let skeleton = self.skeleton.map(to).transpose()?;
+        Ok(Batch { input: to(self.input)?, target: to(self.target)?, supervised: to(self.supervised)?, cases: self.cases, skeleton })
     }
 }
 
@@ -37,6 +42,7 @@ pub struct PatchSampler {
     supervised: Vec<[bool; CLASSES]>,
     cfg: SamplingConfig,
     channels: usize,
+    skeletons: bool,
 }
 
 fn terr(action: &'static str) -> impl Fn(tch::TchError) -> TrainError {
@@ -80,7 +86,13 @@ impl PatchSampler {
             return Err(TrainError::Prepare { case: c.id.clone(), reason: format!("{} input channels where the first case has {channels}", c.input_shape[0]) });
         }
         let supervised = cases.iter().map(|c| supervised_classes(c.labeled_side, policy)).collect();
-        Ok(PatchSampler { cases, supervised, cfg, channels })
+        Ok(PatchSampler { cases, supervised, cfg, channels, skeletons: false })
+    }
+
+    /// Also build each patch's tubed skeleton (`Batch::skeleton`), for a loss that needs it.
+    pub fn with_skeletons(mut self, on: bool) -> Self {
+        self.skeletons = on;
+        self
     }
 
     pub fn len(&self) -> usize {
@@ -97,9 +109,13 @@ impl PatchSampler {
         let mut targets = Vec::with_capacity(size);
         let mut sups = Vec::with_capacity(size * CLASSES);
         let mut which = Vec::with_capacity(size);
+        let mut skeletons = Vec::new();
         for _ in 0..size {
             let n = rng.random_range(0..self.cases.len());
             let (x, y, s) = self.patch(n, rng)?;
+            if self.skeletons {
+                skeletons.push(tubed_skeleton(&y)?);
+            }
             inputs.push(x);
             targets.push(y);
             sups.extend(s.iter().map(|&v| if v { 1.0f32 } else { 0.0 }));
@@ -110,6 +126,7 @@ impl PatchSampler {
             target: Tensor::f_cat(&targets, 0).map_err(terr("stacking the batch"))?,
             supervised: Tensor::f_from_slice(&sups).and_then(|t| t.f_reshape([size as i64, CLASSES as i64])).map_err(terr("stacking the batch"))?,
             cases: which,
+            skeleton: if self.skeletons { Some(Tensor::f_cat(&skeletons, 0).map_err(terr("stacking the skeletons"))?) } else { None },
         })
     }
 
@@ -326,5 +343,26 @@ mod tests {
         assert_eq!(at(0, 0, 0, 0), whole[[0, 0, 0, 1]]);
         assert_eq!(at(0, 6, 0, 0), 0.0);
         assert_eq!(at(1, 0, 7, 0), 0.0);
+    }
+
+    #[test]
+    fn batches_carry_the_tubed_skeleton_of_their_own_targets_only_when_asked() {
+        let cfg = SamplingConfig { patch: [8, 8, 8], ..SamplingConfig::default() };
+        let plain = PatchSampler::new(vec![case([12, 12, 12], [1.0; 3])], cfg.clone(), HalfLabelPolicy::Mask).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        assert!(plain.batch(2, &mut rng).unwrap().skeleton.is_none());
+        let with = PatchSampler::new(vec![case([12, 12, 12], [1.0; 3])], cfg, HalfLabelPolicy::Mask).unwrap().with_skeletons(true);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let b = with.batch(2, &mut rng).unwrap();
+        let skeleton = b.skeleton.expect("a skeleton per patch");
+        assert_eq!(skeleton.size(), b.target.size());
+        // Each item's skeleton is its own (flipped, rotated) target's: inside it, and not empty where it is not.
+        let outside = skeleton.multiply(&b.target.ones_like().subtract(&b.target)).sum(Kind::Float).double_value(&[]);
+        assert_eq!(outside, 0.0);
+        for item in 0..2 {
+            let t = b.target.get(item).sum(Kind::Float).double_value(&[]);
+            let s = skeleton.get(item).sum(Kind::Float).double_value(&[]);
+            assert!(t == 0.0 || (s > 0.0 && s <= t), "item {item}: skeleton {s} of {t} target voxels");
+        }
     }
 }

@@ -145,7 +145,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
     if device.is_cuda() {
         tch::Cuda::cudnn_set_benchmark(cfg.cudnn_benchmark);
     }
-    let sampler = std::sync::Arc::new(PatchSampler::new(train_cases, cfg.sampling.clone(), cfg.half_labeled)?);
+    let sampler = std::sync::Arc::new(PatchSampler::new(train_cases, cfg.sampling.clone(), cfg.half_labeled)?.with_skeletons(cfg.loss.skeleton_recall_weight > 0.0));
     // Each step's batch depends only on the seed and the step, so a resumed run draws the same
     // patches as an uninterrupted one.
     let mut loader = Loader::start(sampler, cfg.seed, cfg.batch, state.step, cfg.total_steps(), cfg.loader.workers, cfg.loader.prefetch)?;
@@ -188,7 +188,7 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
             // The loss in float32 whatever the forward pass's precision.
             let loss = logits
                 .f_to_kind(tch::Kind::Float)
-                .and_then(|l| recipe_loss(&l, &batch.target, &batch.supervised, &cfg.loss))
+                .and_then(|l| recipe_loss(&l, &batch.target, &batch.supervised, batch.skeleton.as_ref(), &cfg.loss))
                 .map_err(step_error(cfg, state.step))?;
             let value = loss.f_double_value(&[]).map_err(terr("reading the loss"))?;
             if !value.is_finite() {
