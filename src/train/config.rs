@@ -267,6 +267,9 @@ impl TrainConfig {
         if !(l.dice_weight >= 0.0 && l.bce_weight >= 0.0 && l.dice_weight + l.bce_weight > 0.0) {
             return Err(format!("loss.dice_weight {} and loss.bce_weight {} must not be negative and not both 0", l.dice_weight, l.bce_weight));
         }
+        if !(l.skeleton_recall_weight >= 0.0 && l.skeleton_recall_weight.is_finite()) {
+            return Err(format!("loss.skeleton_recall_weight {} must be a finite number, 0 or more", l.skeleton_recall_weight));
+        }
         let z = self.sampling.zoom_range;
         if !(z[0] > 0.0 && z[0] <= z[1]) {
             return Err(format!("sampling.zoom_range {z:?} must be positive and ascending"));
@@ -323,5 +326,15 @@ mod recipe_tests {
         let parsed = TrainConfig::from_file(&other);
         let _ = std::fs::remove_file(&other);
         assert!(!parsed.unwrap().loss.batch_dice);
+    }
+
+    #[test]
+    fn a_negative_skeleton_recall_weight_is_refused_by_name() {
+        let mut cfg = TrainConfig::default();
+        cfg.loss.skeleton_recall_weight = -0.5;
+        let e = cfg.validate().unwrap_err();
+        assert!(e.contains("loss.skeleton_recall_weight"), "{e}");
+        cfg.loss.skeleton_recall_weight = 0.5;
+        assert!(cfg.validate().is_ok());
     }
 }
