@@ -11,7 +11,9 @@
 # unannotated side as nnU-Net's `ignore` label (`pavseg export-nnunet`); fold 0 trains on the
 # dataset's training split and validates on its validation split. Everything is written under
 # $NNUNET_WORK (default .work/nnunet): raw/, preprocessed/, results/, pred/, and
-# scores/DatasetID_NAME-TRAINER.json (per case and mean ± sd, DSC and clDice per class).
+# scores/DatasetID_NAME-TRAINER[-RUN].json (per case and mean ± sd, DSC and clDice per class).
+# NNUNET_RUN names a repeated run (nnU-Net has no seed): its results, predictions and scores go
+# to their own folders (results-RUN/, ...) beside the shared preprocessed data.
 # Needs .venv with nnunetv2 (make test installs it) and a built pavseg ($PAVSEG or
 # target/release/pavseg).
 set -euo pipefail
@@ -20,13 +22,14 @@ cd "$(dirname "$0")/.."
 manifest=$1 name=$2 id=$3 trainer=${4:-nnUNetTrainer_5epochs} device=${5:-cpu}
 work=$PWD/${NNUNET_WORK:-.work/nnunet}
 pavseg=${PAVSEG:-$PWD/target/release/pavseg}
-export nnUNet_raw=$work/raw nnUNet_preprocessed=$work/preprocessed nnUNet_results=$work/results
+run=${NNUNET_RUN:+-$NNUNET_RUN}
+export nnUNet_raw=$work/raw nnUNet_preprocessed=$work/preprocessed nnUNet_results=$work/results$run
 # Data augmentation on the training process itself (0 workers): the reference machine has 2 cores.
 export nnUNet_n_proc_DA=${nnUNet_n_proc_DA:-0}
 export PATH=$PWD/.venv/bin:$PATH
 ds=Dataset${id}_$name
-pred=$work/pred/$ds-$trainer
-scores=$work/scores/$ds-$trainer
+pred=$work/pred/$ds-$trainer$run
+scores=$work/scores/$ds-$trainer$run
 mkdir -p "$pred" "$scores"
 
 "$pavseg" export-nnunet --dataset "$manifest" --out "$nnUNet_raw/$ds"
@@ -45,7 +48,7 @@ for truth in "$nnUNet_raw/$ds"/labelsTs/*.nii.gz; do
   case_id=$(basename "$truth" .nii.gz)
   "$pavseg" eval --pred "$pred/$case_id.nii.gz" --truth "$truth" --json "$scores/$case_id.json" >/dev/null
 done
-python3 - "$scores" "$ds-$trainer" <<'PY'
+python3 - "$scores" "$ds-$trainer$run" <<'PY'
 import json, pathlib, statistics, sys
 folder, name = pathlib.Path(sys.argv[1]), sys.argv[2]
 cases = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}

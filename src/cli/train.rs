@@ -1,6 +1,7 @@
 //! `pavseg train`: train the fusion network on a dataset of fully and half-labelled CTs.
 
 use crate::infer::DeviceChoice;
+use crate::model::Fusion;
 use crate::train::{self, HalfLabelPolicy, RunOptions, TrainConfig};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -39,6 +40,16 @@ pub struct Args {
     /// Stop after this many epochs (checkpointed; continue with --resume).
     #[arg(long)]
     pub stop_after_epoch: Option<usize>,
+    /// Fusion of image and text features (overrides `[network] fusion`): the paper's
+    /// cross-attention or the Universal Model's concatenation (the paper's Table III).
+    #[arg(long, value_enum)]
+    pub fusion: Option<FusionChoice>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FusionChoice {
+    CrossAttention,
+    Concat,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -69,6 +80,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if let Some(v) = a.init_backbone {
         cfg.init_backbone = Some(v);
+    }
+    if let Some(v) = a.fusion {
+        cfg.network.fusion = match v {
+            FusionChoice::CrossAttention => Fusion::CrossAttention,
+            FusionChoice::Concat => Fusion::Concat,
+        };
     }
     cfg.validate().map_err(|e| anyhow::anyhow!("{}: {e}", a.config.display()))?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
