@@ -14,7 +14,7 @@
 //! unannotated side's classes are masked out of pavseg's loss. Annotated voxels stay as they are.
 
 use super::dataset::{Case, Dataset, DatasetError, LabeledSide, LoadedCase, Split, SplitRatios};
-use super::sides::Midline;
+use super::sides::{is_left_voxel, Midline};
 use crate::io::nifti;
 use ndarray::{Array3, Zip};
 use serde_json::json;
@@ -55,17 +55,13 @@ pub fn nnunet_labels(case: &Case, loaded: &LoadedCase) -> Array3<u8> {
     };
     let midline = Midline::from_lungs(loaded.hu.view(), &loaded.geometry);
     let geometry = &loaded.geometry;
+    let side_mask = loaded.side_mask.as_ref().map(|m| m.view());
     let mut out = loaded.labels.clone();
     Zip::indexed(&mut out).par_for_each(|(k, j, i), v| {
         if *v != 0 {
             return;
         }
-        let left = match loaded.side_mask.as_ref().map(|m| m[[k, j, i]]) {
-            Some(1) => true,
-            Some(2) => false,
-            _ => midline.is_left(geometry.index_to_lps(k as f64, j as f64, i as f64)),
-        };
-        if left != keep_left {
+        if is_left_voxel(side_mask, geometry, &midline, [k, j, i]) != keep_left {
             *v = IGNORE;
         }
     });

@@ -124,6 +124,16 @@ impl Midline {
     }
 }
 
+/// Whether voxel `[k, j, i]` is on the patient's left: by `side_mask` where it is 1 (left) or 2
+/// (right), else by `midline`.
+pub fn is_left_voxel(side_mask: Option<ArrayView3<'_, u8>>, geometry: &Geometry, midline: &Midline, [k, j, i]: [usize; 3]) -> bool {
+    match side_mask.map(|m| m[[k, j, i]]) {
+        Some(1) => true,
+        Some(2) => false,
+        _ => midline.is_left(geometry.index_to_lps(k as f64, j as f64, i as f64)),
+    }
+}
+
 /// The four-class label map (0 background, 1 left artery, 2 left vein, 3 right artery, 4
 /// right vein) of `labels` (0, 1 artery, 2 vein) on `geometry`: a voxel's side comes from
 /// `side_mask` where it is 1 or 2, else from `midline`.
@@ -133,11 +143,7 @@ pub fn split_sides(labels: ArrayView3<'_, u8>, geometry: &Geometry, midline: &Mi
         if l == 0 || l > 2 {
             return;
         }
-        let left = match side_mask.map(|m| m[[k, j, i]]) {
-            Some(1) => true,
-            Some(2) => false,
-            _ => midline.is_left(geometry.index_to_lps(k as f64, j as f64, i as f64)),
-        };
+        let left = is_left_voxel(side_mask, geometry, midline, [k, j, i]);
         let artery = l == 1;
         let channel = match (left, artery) {
             (true, true) => LEFT_ARTERY,
