@@ -95,6 +95,33 @@ fn a_coarser_model_grid_averages_a_thin_vessel_instead_of_missing_it() {
     assert_eq!(linear_missed, 3);
 }
 
+/// Within the spacing tolerance the source's own voxels reach the network uninterpolated, axis
+/// by axis, and outside it the target still rules; labels go back exactly either way.
+#[test]
+fn a_source_grid_within_the_spacing_tolerance_is_kept_axis_by_axis() {
+    for src in source_grids([6, 9, 8], [2.5, 2.7, 2.7]) {
+        let canonical = GridMapping::new(&src, None).canonical;
+        let cs = canonical.spacing;
+        let all = GridMapping::with_tolerance(&src, Some([3.0; 3]), 0.2);
+        assert_eq!(all.model, canonical, "{}", src.orientation_code());
+        let image = field_on(&src);
+        let kept = all.image_to_model_with(image.view(), Downsample::Area).unwrap();
+        assert_eq!(kept, GridMapping::new(&src, None).image_to_model(image.view()).unwrap());
+        // At 12 %: 2.7 mm (10 % from 3 mm) is kept, 2.5 mm (17 % from 3 mm) is resampled.
+        let some = GridMapping::with_tolerance(&src, Some([3.0; 3]), 0.12);
+        let want: [f64; 3] = std::array::from_fn(|a| if (cs[a] - 2.5).abs() < 1e-9 { 3.0 } else { cs[a] });
+        assert_eq!(some.model.spacing, want, "{}", src.orientation_code());
+        assert_eq!(GridMapping::with_tolerance(&src, Some([3.0; 3]), 0.0), GridMapping::new(&src, Some([3.0; 3])));
+        let labels = Array3::from_shape_fn(src.shape, |(k, j, i)| ((k * 5 + j * 3 + i) % 3) as u8);
+        let back = all.labels_to_source(all.labels_to_model(labels.view()).unwrap().view()).unwrap();
+        assert_eq!(back, labels);
+    }
+    let cfg = PreprocessConfig { target_spacing_mm: Some([3.0; 3]), spacing_tolerance: 0.2, ..Default::default() };
+    let src = &source_grids([6, 9, 8], [2.5, 2.7, 2.7])[3];
+    let (input, _) = prepare_grid(field_on(src).view(), src, &cfg, VesselnessBackend::Cpu).unwrap();
+    assert_eq!(input.to_source.model, GridMapping::new(src, None).canonical);
+}
+
 #[test]
 fn labels_and_probabilities_round_trip_exactly_on_an_integer_zoom() {
     for src in source_grids([6, 7, 8], [2.0, 1.4, 1.2]) {

@@ -2,6 +2,12 @@
 //! are fixed offsets and need no bounds checks. The thinning and the branch refinement both
 //! walk neighbourhoods this way.
 
+/// The 27 steps `(dk, dj, di)` of the 3x3x3 neighbourhood, the centre included, at index
+/// `9 (dk + 1) + 3 (dj + 1) + (di + 1)`.
+pub fn deltas27() -> [[isize; 3]; 27] {
+    std::array::from_fn(|n| [n as isize / 9 - 1, (n as isize / 3) % 3 - 1, n as isize % 3 - 1])
+}
+
 /// The padded grid of a `(k, j, i)` shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PaddedGrid {
@@ -36,7 +42,7 @@ impl PaddedGrid {
     /// The 27 offsets of the 3x3x3 neighbourhood, the centre included, at index
     /// `9 (dk + 1) + 3 (dj + 1) + (di + 1)`.
     pub fn offsets27(&self) -> [isize; 27] {
-        std::array::from_fn(|n| self.offset([n as isize / 9 - 1, (n as isize / 3) % 3 - 1, n as isize % 3 - 1]))
+        deltas27().map(|d| self.offset(d))
     }
 
     /// The 26 neighbours' offsets, in the same order without the centre.

@@ -14,17 +14,8 @@
 //! its 6 faces, 12 edges and 8 corners) that no other foreground cube of the neighbourhood
 //! shares.
 
-use super::padded_grid::PaddedGrid;
+use super::padded_grid::{deltas27, PaddedGrid};
 use ndarray::{Array3, ArrayView3};
-
-/// Offsets of the 3x3x3 neighbourhood, index `9 * (dk + 1) + 3 * (dj + 1) + (di + 1)`.
-fn neighbour_deltas() -> [[isize; 3]; 27] {
-    let mut out = [[0; 3]; 27];
-    for (n, d) in out.iter_mut().enumerate() {
-        *d = [n as isize / 9 - 1, (n as isize / 3) % 3 - 1, n as isize % 3 - 1];
-    }
-    out
-}
 
 const CENTRE: usize = 13;
 
@@ -41,7 +32,7 @@ struct Cells {
 
 impl Cells {
     fn new() -> Self {
-        let deltas = neighbour_deltas();
+        let deltas = deltas27();
         // A cell of the centre cube is named by a direction d with |d| in {1, 2, 3} non-zero
         // components (face, edge, corner); the voxels that share it are the neighbours e != 0
         // with e_a in {0, d_a} on every axis.
@@ -134,7 +125,7 @@ impl Padded {
 
 /// The centreline (one voxel wide, same topology) of `mask`, `[k, j, i]`.
 pub fn skeletonize(mask: ArrayView3<'_, bool>) -> Array3<bool> {
-    let deltas = neighbour_deltas();
+    let deltas = deltas27();
     let cells = Cells::new();
     let mut img = Padded::new(mask);
     // Border directions in scikit-image's order: -j, +j, +i, -i, +k, -k.

@@ -7,6 +7,12 @@ use super::{Downsample, PreprocessError};
 use crate::geometry::Geometry;
 use ndarray::{Array3, Array4, ArrayView3, ArrayView4};
 
+/// The model grid's voxel size per canonical axis: the source's where it lies within
+/// `tolerance` (a fraction) of the target, else the target.
+pub fn kept_spacing(source: [f64; 3], target: [f64; 3], tolerance: f64) -> [f64; 3] {
+    std::array::from_fn(|a| if (source[a] / target[a] - 1.0).abs() <= tolerance { source[a] } else { target[a] })
+}
+
 /// How the model grid relates to the source grid. Produced by [`GridMapping::new`] and kept
 /// with the model input so that outputs can be put back on the source grid.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,11 +29,17 @@ pub struct GridMapping {
 
 impl GridMapping {
     pub fn new(source: &Geometry, target_spacing_mm: Option<[f64; 3]>) -> Self {
+        Self::with_tolerance(source, target_spacing_mm, 0.0)
+    }
+
+    /// As [`GridMapping::new`], keeping the source's voxel size along each canonical axis
+    /// where it lies within `tolerance` (a fraction) of the target (see [`kept_spacing`]).
+    pub fn with_tolerance(source: &Geometry, target_spacing_mm: Option<[f64; 3]>, tolerance: f64) -> Self {
         let axes = AxisMap::to_canonical(source);
         let canonical = axes.geometry(source);
-        let model = match target_spacing_mm {
-            Some(s) => zoomed_grid(&canonical, s),
-            None => canonical.clone(),
+        let model = match target_spacing_mm.map(|t| kept_spacing(canonical.spacing, t, tolerance)) {
+            Some(s) if s != canonical.spacing => zoomed_grid(&canonical, s),
+            _ => canonical.clone(),
         };
         GridMapping { source: source.clone(), axes, canonical, model }
     }

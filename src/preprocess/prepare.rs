@@ -61,7 +61,7 @@ pub fn prepare_grid(
         timings.push((name, clock.elapsed()));
         clock = Instant::now();
     };
-    let mapping = GridMapping::new(geometry, cfg.target_spacing_mm);
+    let mapping = GridMapping::with_tolerance(geometry, cfg.target_spacing_mm, cfg.spacing_tolerance);
     let voxels = mapping.model.voxel_count();
     if voxels == 0 || voxels > MAX_MODEL_VOXELS {
         return Err(PreprocessError::CheckGridSize { shape: mapping.model.shape, limit: MAX_MODEL_VOXELS });

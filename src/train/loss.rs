@@ -16,10 +16,35 @@ pub struct LossTerms {
     pub bce: Tensor,
 }
 
-/// Per-pair sums of the soft Dice, `[B, K]` each: the intersection and the two volumes.
+/// Per-pair sums of the soft Dice, `[B, K]` each: the intersection and the two volumes; and
+/// the sigmoid they were summed from, for the skeleton recall.
 struct DiceSums {
     inter: Tensor,
     denom: Tensor,
+    prob: Tensor,
+}
+
+/// The supervised `(item, class)` pairs of a batch, and the masking of per-pair values to them.
+struct Supervised {
+    mask: Tensor,
+    zero: Tensor,
+}
+
+impl Supervised {
+    fn new(supervised: &Tensor) -> Result<Self, TchError> {
+        Ok(Supervised { mask: supervised.f_gt(0.5)?, zero: Tensor::f_zeros(supervised.size(), (Kind::Float, supervised.device()))? })
+    }
+
+    /// `[B, K]` values with every unsupervised pair's set to 0: `where` rather than a
+    /// product, so that an unsupervised pair's value (even a NaN) cannot leak.
+    fn kept(&self, per_pair: &Tensor) -> Result<Tensor, TchError> {
+        per_pair.f_where_self(&self.mask, &self.zero)
+    }
+
+    /// The kept values summed over the batch, `[K]`.
+    fn over_batch(&self, per_pair: &Tensor) -> Result<Tensor, TchError> {
+        self.kept(per_pair)?.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float)
+    }
 }
 
 /// The Dice sums and the mean BCE of each `(batch item, class)` channel, computed once.
@@ -33,7 +58,7 @@ fn pair_sums(logits: &Tensor, target: &Tensor) -> Result<(DiceSums, Tensor), Tch
     let bce = logits
         .f_binary_cross_entropy_with_logits(target, None::<&Tensor>, None::<&Tensor>, Reduction::None)?
         .f_mean_dim(dims.as_slice(), false, Kind::Float)?;
-    Ok((DiceSums { inter, denom }, bce))
+    Ok((DiceSums { inter, denom, prob }, bce))
 }
 
 /// `1 - (2 inter + s) / (denom + s)`.
@@ -53,9 +78,7 @@ pub fn terms(logits: &Tensor, target: &Tensor) -> Result<LossTerms, TchError> {
 pub fn masked_dice_bce(logits: &Tensor, target: &Tensor, supervised: &Tensor) -> Result<Tensor, TchError> {
     let t = terms(logits, target)?;
     let per_pair = t.dice.f_add(&t.bce)?.f_mul_scalar(0.5)?;
-    // `where` rather than a product: an unsupervised pair's value (even a NaN) cannot leak.
-    let zero = Tensor::f_zeros_like(&per_pair)?;
-    let kept = per_pair.f_where_self(&supervised.f_gt(0.5)?, &zero)?;
+    let kept = Supervised::new(supervised)?.kept(&per_pair)?;
     let count = supervised.f_sum(Kind::Float)?.f_clamp_min(1.0)?;
     kept.f_sum(Kind::Float)?.f_div(&count)
 }
@@ -64,12 +87,14 @@ pub fn masked_dice_bce(logits: &Tensor, target: &Tensor, supervised: &Tensor) ->
 /// the sums pooled over the supervised items of the batch (`s` the tubed skeleton, `p` the
 /// sigmoid), averaged over the classes whose skeleton is not empty; 0 when none is.
 pub fn skeleton_recall(logits: &Tensor, skeleton: &Tensor, supervised: &Tensor) -> Result<Tensor, TchError> {
+    recall_of(&logits.f_sigmoid()?, skeleton, &Supervised::new(supervised)?)
+}
+
+/// [`skeleton_recall`] of sigmoid probabilities.
+fn recall_of(prob: &Tensor, skeleton: &Tensor, supervised: &Supervised) -> Result<Tensor, TchError> {
     let dims = [2i64, 3, 4];
-    let sup = supervised.f_gt(0.5)?;
-    let zero = Tensor::f_zeros(supervised.size(), (Kind::Float, logits.device()))?;
-    let pooled = |per_pair: Tensor| per_pair.f_where_self(&sup, &zero)?.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float);
-    let covered = pooled(logits.f_sigmoid()?.f_mul(skeleton)?.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?;
-    let length = pooled(skeleton.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?;
+    let covered = supervised.over_batch(&prob.f_mul(skeleton)?.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?;
+    let length = supervised.over_batch(&skeleton.f_sum_dim_intlist(dims.as_slice(), false, Kind::Float)?)?;
     let per_class = covered.f_add_scalar(1.0)?.f_div(&length.f_add_scalar(1.0)?)?.f_neg()?.f_add_scalar(1.0)?;
     let present = length.f_gt(0.0)?;
     let per_class = per_class.f_where_self(&present, &Tensor::f_zeros_like(&per_class)?)?;
@@ -83,25 +108,21 @@ pub fn skeleton_recall(logits: &Tensor, skeleton: &Tensor, supervised: &Tensor) 
 /// pooled), averaged over the classes that any item supervises. With the default weights
 /// and without `batch_dice` this equals [`masked_dice_bce`].
 pub fn recipe_loss(logits: &Tensor, target: &Tensor, supervised: &Tensor, skeleton: Option<&Tensor>, cfg: &LossConfig) -> Result<Tensor, TchError> {
-    let sup = supervised.f_gt(0.5)?;
-    let zero = Tensor::f_zeros(supervised.size(), (Kind::Float, logits.device()))?;
-    // `where` rather than a product: an unsupervised pair's value (even a NaN) cannot leak.
-    let kept = |per_pair: &Tensor| per_pair.f_where_self(&sup, &zero);
+    let sup = Supervised::new(supervised)?;
     let pairs = supervised.f_sum(Kind::Float)?.f_clamp_min(1.0)?;
     let (sums, bce) = pair_sums(logits, target)?;
-    let bce = kept(&bce)?.f_sum(Kind::Float)?.f_div(&pairs)?;
+    let bce = sup.kept(&bce)?.f_sum(Kind::Float)?.f_div(&pairs)?;
     let dice = if cfg.batch_dice {
-        let over_batch = |t: &Tensor| kept(t)?.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float);
-        let per_class = soft_dice_loss(&over_batch(&sums.inter)?, &over_batch(&sums.denom)?)?;
+        let per_class = soft_dice_loss(&sup.over_batch(&sums.inter)?, &sup.over_batch(&sums.denom)?)?;
         let class_has = supervised.f_sum_dim_intlist([0i64].as_slice(), false, Kind::Float)?.f_gt(0.5)?;
         let per_class = per_class.f_where_self(&class_has, &Tensor::f_zeros_like(&per_class)?)?;
         per_class.f_sum(Kind::Float)?.f_div(&class_has.f_sum(Kind::Float)?.f_clamp_min(1.0)?)?
     } else {
-        kept(&soft_dice_loss(&sums.inter, &sums.denom)?)?.f_sum(Kind::Float)?.f_div(&pairs)?
+        sup.kept(&soft_dice_loss(&sums.inter, &sums.denom)?)?.f_sum(Kind::Float)?.f_div(&pairs)?
     };
     let loss = dice.f_mul_scalar(cfg.dice_weight)?.f_add(&bce.f_mul_scalar(cfg.bce_weight)?)?;
     match skeleton {
-        Some(s) if cfg.skeleton_recall_weight > 0.0 => loss.f_add(&skeleton_recall(logits, s, supervised)?.f_mul_scalar(cfg.skeleton_recall_weight)?),
+        Some(s) if cfg.skeleton_recall_weight > 0.0 => loss.f_add(&recall_of(&sums.prob, s, &sup)?.f_mul_scalar(cfg.skeleton_recall_weight)?),
         _ => Ok(loss),
     }
 }
