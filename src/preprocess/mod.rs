@@ -25,7 +25,7 @@ pub mod vesselness;
 mod window;
 
 pub use config::{Downsample, PreprocessConfig};
-pub use mapping::{kept_spacing, GridMapping};
+pub use mapping::GridMapping;
 pub use orient::AxisMap;
 pub use prepare::{
     prepare, prepare_grid, ModelInput, StageTimings, VesselnessBackend, CHANNEL_CT, CHANNEL_VESSELNESS,
