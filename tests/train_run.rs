@@ -185,3 +185,47 @@ fn bf16_and_fp16_autocast_with_channels_last_train_on_the_cpu_and_log_the_data_w
         assert!(st.tensors().iter().all(|(_, t)| t.dtype() != safetensors::Dtype::BF16 && t.dtype() != safetensors::Dtype::F16), "{name}");
     }
 }
+
+#[test]
+fn init_weights_starts_a_run_from_a_checkpoint_and_refuses_another_network() {
+    let tmp = common::TempDir::new("train-init-weights");
+    let first = tiny_config(tmp.path(), "first");
+    train::train(&first, &opts(false, None)).expect("first run");
+    let saved = first.out.join("last/weights.safetensors");
+
+    // One step at a vanishing learning rate: the fine-tuned run ends where the checkpoint was,
+    // so every tensor of the network came from it (a fresh initialisation is far away).
+    let mut tuned = tiny_config(tmp.path(), "tuned");
+    tuned.init_weights = Some(saved.clone());
+    (tuned.epochs, tuned.steps_per_epoch, tuned.val_every, tuned.optim.warmup_steps) = (1, 1, 1, 0);
+    tuned.optim.lr = 1e-12;
+    train::train(&tuned, &opts(false, None)).expect("fine-tuning run");
+    let read = |p: &Path| std::fs::read(p).unwrap();
+    let (wa, wb) = (read(&saved), read(&tuned.out.join("last/weights.safetensors")));
+    let sa = safetensors::SafeTensors::deserialize(&wa).unwrap();
+    let sb = safetensors::SafeTensors::deserialize(&wb).unwrap();
+    assert_eq!(sa.len(), sb.len());
+    let mut outside_backbone = 0;
+    for (name, va) in sa.tensors() {
+        let vb = sb.tensor(&name).unwrap();
+        let f = |d: &[u8]| d.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect::<Vec<f32>>();
+        let diff = f(va.data()).iter().zip(&f(vb.data())).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-6, "{name} moved by {diff}: not initialised from the checkpoint");
+        outside_backbone += usize::from(!name.starts_with("backbone."));
+    }
+    assert!(outside_backbone > 0, "the checkpoint holds only backbone tensors");
+
+    // Another network (base width 8) cannot take these weights: the error names the file.
+    let mut wider = tiny_config(tmp.path(), "wider");
+    wider.network.base_width = 8;
+    wider.init_weights = Some(saved.clone());
+    let err = train::train(&wider, &opts(false, None)).err().expect("shape mismatch refused");
+    assert!(err.to_string().contains("initialising the network from") && err.to_string().contains("weights.safetensors"), "{err}");
+
+    // init_backbone and init_weights together are refused by name.
+    let mut both = tiny_config(tmp.path(), "both");
+    both.init_backbone = Some(saved.clone());
+    both.init_weights = Some(saved);
+    let err = both.validate().err().expect("both keys refused");
+    assert!(err.contains("init_backbone") && err.contains("init_weights"), "{err}");
+}

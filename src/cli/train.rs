@@ -37,6 +37,10 @@ pub struct Args {
     /// Initialise the backbone from these weights (safetensors with `backbone.*`).
     #[arg(long)]
     pub init_backbone: Option<PathBuf>,
+    /// Initialise the whole network from these weights (a checkpoint of the same network
+    /// config): fine-tune trained weights on new data.
+    #[arg(long)]
+    pub init_weights: Option<PathBuf>,
     /// Stop after this many epochs (checkpointed; continue with --resume).
     #[arg(long)]
     pub stop_after_epoch: Option<usize>,
@@ -80,6 +84,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if let Some(v) = a.init_backbone {
         cfg.init_backbone = Some(v);
+    }
+    if let Some(v) = a.init_weights {
+        cfg.init_weights = Some(v);
     }
     if let Some(v) = a.fusion {
         cfg.network.fusion = match v {

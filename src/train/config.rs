@@ -173,6 +173,9 @@ pub struct TrainConfig {
     pub val_select: ValSelect,
     /// Weights (safetensors) whose `backbone.*` tensors initialise the backbone.
     pub init_backbone: Option<PathBuf>,
+    /// Weights (safetensors) that initialise the whole network, every tensor with its shape (a
+    /// checkpoint of the same network config): fine-tuning trained weights on new data.
+    pub init_weights: Option<PathBuf>,
     /// Network; `classes` and `text_dim` are taken from the plugin's embeddings.
     pub network: NetConfig,
     /// Preprocessing; `target_spacing_mm` is the model grid (written to the plugin's
@@ -208,6 +211,7 @@ impl Default for TrainConfig {
             half_labeled: HalfLabelPolicy::Mask,
             val_select: ValSelect::Classes,
             init_backbone: None,
+            init_weights: None,
             network: NetConfig::default(),
             preprocess: PreprocessConfig { target_spacing_mm: Some([1.0, 1.0, 1.0]), ..PreprocessConfig::default() },
             sampling: SamplingConfig::default(),
@@ -230,7 +234,7 @@ impl TrainConfig {
                 *p = base.join(&*p);
             }
         }
-        for p in [&mut cfg.cache, &mut cfg.init_backbone].into_iter().flatten() {
+        for p in [&mut cfg.cache, &mut cfg.init_backbone, &mut cfg.init_weights].into_iter().flatten() {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -259,6 +263,9 @@ impl TrainConfig {
         }
         if !(self.optim.grad_clip_norm >= 0.0) {
             return Err(format!("optim.grad_clip_norm {} must be 0 (off) or positive", self.optim.grad_clip_norm));
+        }
+        if self.init_backbone.is_some() && self.init_weights.is_some() {
+            return Err("init_backbone and init_weights are both set: init_weights already holds the backbone".into());
         }
         if !(self.optim.lr > 0.0) || self.optim.weight_decay < 0.0 {
             return Err(format!("optim.lr {} must be positive and weight_decay {} not negative", self.optim.lr, self.optim.weight_decay));

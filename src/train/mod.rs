@@ -55,6 +55,8 @@ pub enum TrainError {
     Resume { reason: String },
     #[error("initialising the backbone from {}: {reason}", path.display())]
     InitBackbone { path: PathBuf, reason: String },
+    #[error("initialising the network from {}: {reason}", path.display())]
+    InitWeights { path: PathBuf, reason: String },
     #[error("making phantom case {case}: {reason}")]
     Phantom { case: String, reason: String },
 }

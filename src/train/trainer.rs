@@ -137,6 +137,9 @@ pub fn train(cfg: &TrainConfig, opts: &RunOptions) -> Result<TrainSummary, Train
     } else if let Some(init) = &cfg.init_backbone {
         let n = checkpoint::init_backbone(&vs, init)?;
         tracing::info!(tensors = n, from = %init.display(), "backbone initialised");
+    } else if let Some(init) = &cfg.init_weights {
+        crate::model::load_weights(&vs, init).map_err(|e| TrainError::InitWeights { path: init.clone(), reason: e.to_string() })?;
+        tracing::info!(from = %init.display(), "network initialised");
     }
 
     if cfg.channels_last {
