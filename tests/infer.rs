@@ -194,3 +194,31 @@ fn a_plugin_folder_with_config_weights_and_embeddings_predicts() {
     let err = Predictor::from_plugin(&plugin).err().expect("stale embeddings must be refused");
     assert!(err.to_string().contains("rerun pavseg embed"), "{err}");
 }
+
+#[test]
+fn mirrored_inference_averages_the_left_right_mirror_with_the_sides_swapped_back() {
+    let (vs, net) = network();
+    let mirror = pavseg::plugin::mirror_partners(&classes()).unwrap();
+    assert_eq!(mirror, vec![2, 3, 0, 1]);
+    let settings = InferSettings { device: DeviceChoice::Cpu, window: 16, overlap: 0.5, batch: 1, mirror: Some(mirror), ..InferSettings::default() };
+    let p = Predictor::new(vs, net, classes(), &settings).expect("predictor");
+    let (x, grid) = volume([16, 16, 16], 5);
+    let probs = p.predict(x.view(), &grid).expect("predict");
+    // One window: the output is exactly the mean of the forward pass and the mirrored one.
+    let forward = |t: &Tensor| tch::no_grad(|| p.network().forward(t, false)).unwrap().sigmoid();
+    let input = to_tensor(x.view());
+    let plain = forward(&input);
+    let swap = Tensor::from_slice(&[2i64, 3, 0, 1]);
+    let mirrored = forward(&input.flip([-1i64])).flip([-1i64]).index_select(1, &swap);
+    let expected: Vec<f32> = Vec::try_from(((&plain + &mirrored) * 0.5).flatten(0, -1)).unwrap();
+    let max = probs.data.iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(max <= 1e-6, "mirrored inference differs from the mean of both passes by {max}");
+    // And it is not the plain pass (the random network is not left-right symmetric).
+    let plain: Vec<f32> = Vec::try_from(plain.flatten(0, -1)).unwrap();
+    let moved = probs.data.iter().zip(&plain).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(moved > 1e-3, "mirroring changed nothing ({moved})");
+    // A mirror map that is not a permutation of the classes is refused.
+    let (vs, net) = network();
+    let bad = InferSettings { mirror: Some(vec![0, 0, 1, 2]), ..settings };
+    assert!(Predictor::new(vs, net, classes(), &bad).is_err());
+}

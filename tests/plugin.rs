@@ -49,6 +49,15 @@ fn unknown_keys_and_bad_values_name_the_file_and_key() {
     let err = parse(&text).expect_err("window");
     assert!(err.to_string().contains("model.window"), "{err}");
 
+    // Test-time mirroring needs the classes to pair left with right by name.
+    let mirrored = regex::Regex::new(r"(?m)^mirror = \w+").unwrap().replace(&shipped_text(), "mirror = true").into_owned();
+    let p = parse(&mirrored).expect("a mirrored plugin");
+    assert_eq!(p.infer_settings().mirror, Some(vec![2, 3, 0, 1]));
+    let err = parse(&mirrored.replace("name = \"right pulmonary vein\"", "name = \"right lung vein\"")).expect_err("unpaired class");
+    assert!(err.to_string().contains("model.mirror") && err.to_string().contains("`left pulmonary vein`"), "{err}");
+    let plain = regex::Regex::new(r"(?m)^mirror = \w+").unwrap().replace(&shipped_text(), "mirror = false").into_owned();
+    assert_eq!(parse(&plain).expect("an unmirrored plugin").infer_settings().mirror, None);
+
     let err = parse(&shipped_text().replace("label = 2", "label = 0")).expect_err("label");
     assert!(err.to_string().contains("classes[1].label"), "{err}");
 

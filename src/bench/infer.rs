@@ -131,7 +131,7 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
 
     let (mut ours_whole_s, mut reference_whole_s) = (None, None);
     if o.whole {
-        let settings = InferSettings { device: o.device, window: o.window, overlap: o.overlap, batch: o.batch, half: o.half, precision: o.precision, channels_last: o.channels_last };
+        let settings = InferSettings { device: o.device, window: o.window, overlap: o.overlap, batch: o.batch, half: o.half, precision: o.precision, channels_last: o.channels_last, mirror: None };
         let predictor = Predictor::new(vs, net, (0..o.net.classes).map(|c| format!("class {c}")).collect(), &settings)?;
         let g = model_grid;
         let grid = Geometry::new(g, [0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], o.model_spacing);

@@ -24,11 +24,14 @@ pub struct InferSettings {
     pub half: bool,
     pub precision: Precision,
     pub channels_last: bool,
+    /// Test-time mirroring: channel `k` of a left-right mirrored window's output is class
+    /// `mirror[k]` (see [`crate::plugin::mirror_partners`]); `None` runs each window once.
+    pub mirror: Option<Vec<usize>>,
 }
 
 impl Default for InferSettings {
     fn default() -> Self {
-        InferSettings { device: DeviceChoice::Auto, window: 96, overlap: 0.5, batch: 1, half: false, precision: Precision::Fp32, channels_last: false }
+        InferSettings { device: DeviceChoice::Auto, window: 96, overlap: 0.5, batch: 1, half: false, precision: Precision::Fp32, channels_last: false, mirror: None }
     }
 }
 
@@ -47,8 +50,16 @@ impl Predictor {
             return Err(InferError::ClassCount { names: classes.len(), model: net.config().classes });
         }
         let sliding = SlidingWindow::cube(settings.window, settings.overlap, settings.batch, settings.half)
-            .with_precision(settings.precision, settings.channels_last);
+            .with_precision(settings.precision, settings.channels_last)
+            .with_mirror(settings.mirror.clone());
         sliding.validate()?;
+        if let Some(m) = &settings.mirror {
+            let mut seen = m.clone();
+            seen.sort_unstable();
+            if seen != (0..classes.len()).collect::<Vec<_>>() {
+                return Err(InferError::Settings(format!("mirror {m:?} is not a permutation of the {} classes", classes.len())));
+            }
+        }
         if settings.channels_last {
             model::weights_channels_last(&vs).map_err(|source| InferError::Tensor { action: "making weights channels-last", source })?;
         }

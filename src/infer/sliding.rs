@@ -24,16 +24,25 @@ pub struct SlidingWindow {
     pub precision: Precision,
     /// Windows in channels-last layout (the network's weights should be too).
     pub channels_last: bool,
+    /// Test-time mirroring: each window also runs mirrored along `i` (the patient's left-right
+    /// axis on the canonical grid); channel `k` of that output is class `mirror[k]`, and the
+    /// two probability maps are averaged.
+    pub mirror: Option<Vec<usize>>,
 }
 
 impl SlidingWindow {
     pub fn cube(window: usize, overlap: f64, batch: usize, half: bool) -> Self {
-        SlidingWindow { window: [window; 3], overlap, batch, sigma_scale: 0.125, half, precision: Precision::Fp32, channels_last: false }
+        SlidingWindow { window: [window; 3], overlap, batch, sigma_scale: 0.125, half, precision: Precision::Fp32, channels_last: false, mirror: None }
     }
 
     /// The same windows in `precision` and layout.
     pub fn with_precision(self, precision: Precision, channels_last: bool) -> Self {
         SlidingWindow { precision, channels_last, ..self }
+    }
+
+    /// The same windows, each also run mirrored when `mirror` is given.
+    pub fn with_mirror(self, mirror: Option<Vec<usize>>) -> Self {
+        SlidingWindow { mirror, ..self }
     }
 
     /// The arithmetic of the forward passes on `device`.
@@ -87,6 +96,13 @@ impl SlidingWindow {
         let weights = Tensor::f_zeros(padded, opts).map_err(tensor("allocating the weight sum"))?;
         let importance = importance_tensor(self.window, self.sigma_scale, device)?;
         let starts = grid_starts(padded.map(|v| v as usize), self.window, self.overlap);
+        let mirror = match &self.mirror {
+            Some(m) => {
+                let index: Vec<i64> = m.iter().map(|&k| k as i64).collect();
+                Some(Tensor::f_from_slice(&index).and_then(|t| t.f_to_device(device)).map_err(tensor("building the mirror index"))?)
+            }
+            None => None,
+        };
         let buffer = Tensor::f_empty([self.batch as i64, c, w[0], w[1], w[2]], opts).map_err(tensor("allocating the window batch"))?;
         for (chunk_index, chunk) in starts.chunks(self.batch).enumerate() {
             let batch = buffer.f_narrow(0, 0, chunk.len() as i64).map_err(tensor("slicing the window batch"))?;
@@ -95,15 +111,22 @@ impl SlidingWindow {
                 batch.f_get(b as i64).and_then(|mut dst| dst.f_copy_(&src)).map_err(tensor("copying a window"))?;
             }
             let batch = if self.channels_last { crate::model::channels_last_3d(&batch).map_err(tensor("making windows channels-last"))? } else { batch };
-            let logits = self
-                .effective_precision(device)
-                .run(device, || net.forward(&batch, false))
-            .map_err(|source| InferError::Window { first: chunk_index * self.batch, start: chunk[0], source })?;
-            let probs = logits
-                .f_to_kind(Kind::Float)
-                .and_then(|t| t.f_sigmoid())
-                .and_then(|t| t.f_mul(&importance))
-                .map_err(tensor("weighting window probabilities"))?;
+            let window_error = |source| InferError::Window { first: chunk_index * self.batch, start: chunk[0], source };
+            let precision = self.effective_precision(device);
+            let logits = precision.run(device, || net.forward(&batch, false)).map_err(window_error)?;
+            let mut probs = logits.f_to_kind(Kind::Float).and_then(|t| t.f_sigmoid()).map_err(tensor("taking window probabilities"))?;
+            if let Some(index) = &mirror {
+                let mirrored = batch.f_flip([-1i64]).map_err(tensor("mirroring a window"))?;
+                let logits = precision.run(device, || net.forward(&mirrored, false)).map_err(window_error)?;
+                let back = logits
+                    .f_to_kind(Kind::Float)
+                    .and_then(|t| t.f_sigmoid())
+                    .and_then(|t| t.f_flip([-1i64]))
+                    .and_then(|t| t.f_index_select(1, index))
+                    .map_err(tensor("mirroring window probabilities back"))?;
+                probs = probs.f_add(&back).and_then(|t| t.f_mul_scalar(0.5)).map_err(tensor("averaging the mirrored window"))?;
+            }
+            let probs = probs.f_mul(&importance).map_err(tensor("weighting window probabilities"))?;
             for (b, s) in chunk.iter().enumerate() {
                 let mut dst = crop(&acc, 1, *s, w).map_err(tensor("slicing the output"))?;
                 let _ = probs.f_get(b as i64).and_then(|p| dst.f_add_(&p)).map_err(tensor("accumulating probabilities"))?;

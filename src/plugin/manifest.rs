@@ -128,6 +128,11 @@ pub struct ModelSection {
     /// Weights and windows in channels-last layout (oneDNN's and cuDNN's fastest 3-D kernels).
     #[serde(default)]
     pub channels_last: bool,
+    /// Test-time mirroring: each window also runs mirrored along the patient's left-right axis,
+    /// and the two are averaged with the left and right classes swapped back (twice the
+    /// forward passes). The classes must pair by name (`left ...` with `right ...`).
+    #[serde(default)]
+    pub mirror: bool,
     /// Probability at or above which a voxel belongs to a class.
     #[serde(default = "default_threshold")]
     pub threshold: f32,

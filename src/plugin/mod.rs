@@ -2,8 +2,10 @@
 //! which network. [`Plugin::load`] parses and checks the file and resolves its paths.
 
 mod manifest;
+mod mirror;
 pub mod selection;
 
+pub use mirror::mirror_partners;
 pub use manifest::{ClassEntry, ModelSection, OutputSection, PluginFile, PluginInfo, PostprocessSection, PromptSection};
 
 use crate::infer::InferSettings;
@@ -66,6 +68,10 @@ impl Plugin {
         }
         if m.spacing.iter().any(|&s| !(s > 0.0 && s.is_finite())) {
             return Err(invalid("model.spacing", format!("{:?} must be positive millimetres", m.spacing)));
+        }
+        if m.mirror {
+            let names: Vec<String> = file.classes.iter().map(|c| c.name.clone()).collect();
+            mirror_partners(&names).map_err(|reason| invalid("model.mirror", reason))?;
         }
         for (n, rule) in file.selection.iter().enumerate() {
             selection::Rule::from_entry(rule).map_err(|reason| invalid(&format!("selection[{n}]"), reason))?;
@@ -132,6 +138,8 @@ impl Plugin {
 
     pub fn infer_settings(&self) -> InferSettings {
         let m = &self.file.model;
-        InferSettings { device: m.device, window: m.window, overlap: m.overlap, batch: m.batch, half: m.half, precision: m.precision, channels_last: m.channels_last }
+        // `parse` refused a mirrored plugin whose classes do not pair.
+        let mirror = if m.mirror { mirror_partners(&self.class_names()).ok() } else { None };
+        InferSettings { device: m.device, window: m.window, overlap: m.overlap, batch: m.batch, half: m.half, precision: m.precision, channels_last: m.channels_last, mirror }
     }
 }
