@@ -162,8 +162,15 @@ fn a_plugin_folder_with_config_weights_and_embeddings_predicts() {
     let shipped = std::fs::read_to_string(common::repo().join("plugins/pulmonary-av/plugin.toml")).unwrap();
     // One 16^3 window on the CPU, whatever the shipped plugin says.
     let window = regex::Regex::new(r"(?m)^window = \d+").unwrap();
-    let edited = window.replace(&shipped, "window = 16").replace("device = \"auto\"", "device = \"cpu\"");
-    assert!(edited.contains("window = 16") && edited.contains("device = \"cpu\""), "plugin.toml layout changed");
+    // Unmirrored, to compare with one forward pass of the saved network.
+    let edited = window
+        .replace(&shipped, "window = 16")
+        .replace("device = \"auto\"", "device = \"cpu\"")
+        .replace("mirror = true", "mirror = false");
+    assert!(
+        edited.contains("window = 16") && edited.contains("device = \"cpu\"") && edited.contains("mirror = false"),
+        "plugin.toml layout changed"
+    );
     std::fs::write(dir.join("plugin.toml"), edited).unwrap();
     let plugin = Plugin::load(&dir.join("plugin.toml")).unwrap();
     // A small random network saved as the plugin's weights, with embeddings for its prompts.

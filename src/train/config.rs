@@ -306,7 +306,20 @@ mod recipe_tests {
     /// it has a comment of its own above it (or directly above its group of related keys).
     #[test]
     fn the_family_recipe_parses_and_documents_every_key() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/family-recipe.toml");
+        recipe_parses_and_documents_every_key("fixtures/family-recipe.toml");
+    }
+
+    /// The demo weights' fine-tuning recipe too, and it starts from the earlier demo weights.
+    #[test]
+    fn the_demo_finetune_recipe_parses_and_documents_every_key() {
+        let cfg = recipe_parses_and_documents_every_key("fixtures/demo-finetune.toml");
+        let init = cfg.init_weights.expect("init_weights");
+        assert!(init.ends_with(".work/demo-init.safetensors"), "{}", init.display());
+        assert!(cfg.dataset.ends_with("fixtures/demo-mix.toml"));
+    }
+
+    fn recipe_parses_and_documents_every_key(file: &str) -> TrainConfig {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         let cfg = TrainConfig::from_file(&path).expect("the recipe parses");
         assert!(cfg.loss.batch_dice);
         assert_eq!(cfg.val_select, ValSelect::Labels);
@@ -328,11 +341,13 @@ mod recipe_tests {
         // Every section of the recipe is one TrainConfig knows (deny_unknown_fields did that),
         // and the keys the file sets reach the config: a changed value shows.
         let changed = text.replace("batch_dice = true", "batch_dice = false");
-        let other = std::env::temp_dir().join(format!("pavseg-recipe-{}.toml", std::process::id()));
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        let other = std::env::temp_dir().join(format!("pavseg-{stem}-{}.toml", std::process::id()));
         std::fs::write(&other, changed).unwrap();
         let parsed = TrainConfig::from_file(&other);
         let _ = std::fs::remove_file(&other);
         assert!(!parsed.unwrap().loss.batch_dice);
+        cfg
     }
 
     #[test]
