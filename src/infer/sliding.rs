@@ -111,17 +111,18 @@ impl SlidingWindow {
                 batch.f_get(b as i64).and_then(|mut dst| dst.f_copy_(&src)).map_err(tensor("copying a window"))?;
             }
             let batch = if self.channels_last { crate::model::channels_last_3d(&batch).map_err(tensor("making windows channels-last"))? } else { batch };
-            let window_error = |source| InferError::Window { first: chunk_index * self.batch, start: chunk[0], source };
             let precision = self.effective_precision(device);
-            let logits = precision.run(device, || net.forward(&batch, false)).map_err(window_error)?;
-            let mut probs = logits.f_to_kind(Kind::Float).and_then(|t| t.f_sigmoid()).map_err(tensor("taking window probabilities"))?;
+            let probabilities = |windows: &Tensor| -> Result<Tensor, InferError> {
+                let logits = precision
+                    .run(device, || net.forward(windows, false))
+                    .map_err(|source| InferError::Window { first: chunk_index * self.batch, start: chunk[0], source })?;
+                logits.f_to_kind(Kind::Float).and_then(|t| t.f_sigmoid()).map_err(tensor("taking window probabilities"))
+            };
+            let mut probs = probabilities(&batch)?;
             if let Some(index) = &mirror {
                 let mirrored = batch.f_flip([-1i64]).map_err(tensor("mirroring a window"))?;
-                let logits = precision.run(device, || net.forward(&mirrored, false)).map_err(window_error)?;
-                let back = logits
-                    .f_to_kind(Kind::Float)
-                    .and_then(|t| t.f_sigmoid())
-                    .and_then(|t| t.f_flip([-1i64]))
+                let back = probabilities(&mirrored)?
+                    .f_flip([-1i64])
                     .and_then(|t| t.f_index_select(1, index))
                     .map_err(tensor("mirroring window probabilities back"))?;
                 probs = probs.f_add(&back).and_then(|t| t.f_mul_scalar(0.5)).map_err(tensor("averaging the mirrored window"))?;

@@ -5,12 +5,14 @@
 /// For each class, the index of its mirror image: the class whose name has the words `left`
 /// and `right` exchanged, or the class itself when its name has neither word.
 pub fn mirror_partners(names: &[String]) -> Result<Vec<usize>, String> {
-    names
+    let words: Vec<Vec<&str>> = names.iter().map(|n| n.split_whitespace().collect()).collect();
+    words
         .iter()
-        .map(|name| {
-            let swapped: Vec<&str> = name
-                .split_whitespace()
-                .map(|w| match w {
+        .zip(names)
+        .map(|(name_words, name)| {
+            let swapped: Vec<&str> = name_words
+                .iter()
+                .map(|&w| match w {
                     "left" => "right",
                     "right" => "left",
                     "Left" => "Right",
@@ -18,11 +20,7 @@ pub fn mirror_partners(names: &[String]) -> Result<Vec<usize>, String> {
                     other => other,
                 })
                 .collect();
-            let swapped = swapped.join(" ");
-            names
-                .iter()
-                .position(|n| n.split_whitespace().collect::<Vec<_>>().join(" ") == swapped)
-                .ok_or_else(|| format!("class `{name}` has no mirror class `{swapped}`"))
+            words.iter().position(|w| *w == swapped).ok_or_else(|| format!("class `{name}` has no mirror class `{}`", swapped.join(" ")))
         })
         .collect()
 }
