@@ -52,11 +52,16 @@ fn unknown_keys_and_bad_values_name_the_file_and_key() {
     // Test-time mirroring needs the classes to pair left with right by name.
     let mirrored = regex::Regex::new(r"(?m)^mirror = \w+").unwrap().replace(&shipped_text(), "mirror = true").into_owned();
     let p = parse(&mirrored).expect("a mirrored plugin");
-    assert_eq!(p.infer_settings().mirror, Some(vec![2, 3, 0, 1]));
+    assert_eq!(p.infer_settings().unwrap().mirror, Some(vec![2, 3, 0, 1]));
+    // A class renamed after parse is refused by name, not run unmirrored.
+    let mut edited = p.clone();
+    edited.file.classes[3].name = "right lung vein".into();
+    let err = edited.infer_settings().expect_err("unpaired class after parse");
+    assert!(err.to_string().contains("model.mirror") && err.to_string().contains("left pulmonary vein"), "{err}");
     let err = parse(&mirrored.replace("name = \"right pulmonary vein\"", "name = \"right lung vein\"")).expect_err("unpaired class");
     assert!(err.to_string().contains("model.mirror") && err.to_string().contains("`left pulmonary vein`"), "{err}");
     let plain = regex::Regex::new(r"(?m)^mirror = \w+").unwrap().replace(&shipped_text(), "mirror = false").into_owned();
-    assert_eq!(parse(&plain).expect("an unmirrored plugin").infer_settings().mirror, None);
+    assert_eq!(parse(&plain).expect("an unmirrored plugin").infer_settings().unwrap().mirror, None);
 
     let err = parse(&shipped_text().replace("label = 2", "label = 0")).expect_err("label");
     assert!(err.to_string().contains("classes[1].label"), "{err}");

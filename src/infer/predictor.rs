@@ -92,7 +92,8 @@ impl Predictor {
         if embeddings.classes != plugin.class_names() || embeddings.prompts != plugin.prompts() {
             return Err(InferError::StaleEmbeddings { path: m.embeddings.clone(), plugin: plugin.path.clone() });
         }
-        Self::load(&m.config, &m.weights, &embeddings.data, plugin.class_names(), &plugin.infer_settings())
+        let settings = plugin.infer_settings().map_err(|e| InferError::Settings(e.to_string()))?;
+        Self::load(&m.config, &m.weights, &embeddings.data, plugin.class_names(), &settings)
     }
 
     pub fn device(&self) -> Device {

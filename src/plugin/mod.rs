@@ -136,10 +136,17 @@ impl Plugin {
         self.file.classes.iter().map(|c| t.replace(crate::text::PLACEHOLDER, &c.name)).collect()
     }
 
-    pub fn infer_settings(&self) -> InferSettings {
+    /// The inference settings, with the left/right class partners where `model.mirror` is on
+    /// (checked again here: `file` is public, so it may have changed since `parse`).
+    pub fn infer_settings(&self) -> Result<InferSettings, PluginError> {
         let m = &self.file.model;
-        // `parse` refused a mirrored plugin whose classes do not pair.
-        let mirror = if m.mirror { mirror_partners(&self.class_names()).ok() } else { None };
-        InferSettings { device: m.device, window: m.window, overlap: m.overlap, batch: m.batch, half: m.half, precision: m.precision, channels_last: m.channels_last, mirror }
+        let mirror = if m.mirror {
+            let partners = mirror_partners(&self.class_names())
+                .map_err(|reason| PluginError::Invalid { path: self.path.clone(), key: "model.mirror".into(), reason })?;
+            Some(partners)
+        } else {
+            None
+        };
+        Ok(InferSettings { device: m.device, window: m.window, overlap: m.overlap, batch: m.batch, half: m.half, precision: m.precision, channels_last: m.channels_last, mirror })
     }
 }

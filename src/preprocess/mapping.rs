@@ -9,7 +9,7 @@ use ndarray::{Array3, Array4, ArrayView3, ArrayView4};
 
 /// The model grid's voxel size per canonical axis: the source's where it lies within
 /// `tolerance` (a fraction) of the target, else the target.
-pub fn kept_spacing(source: [f64; 3], target: [f64; 3], tolerance: f64) -> [f64; 3] {
+fn kept_spacing(source: [f64; 3], target: [f64; 3], tolerance: f64) -> [f64; 3] {
     std::array::from_fn(|a| if (source[a] / target[a] - 1.0).abs() <= tolerance { source[a] } else { target[a] })
 }
 
