@@ -98,6 +98,10 @@ fn loss_goes_down_on_a_tiny_phantom() {
     // and a downsampling that differ from the plugin defaults), so inference meets its input.
     let checkpoint = Plugin::load(&cfg.out.join("best/plugin.toml")).unwrap();
     assert_eq!(checkpoint.preprocess_config().unwrap(), cfg.preprocess);
+    // ... and infers as the plugin it was trained for: pulmonary-av mirrors its windows.
+    let source = Plugin::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/pulmonary-av/plugin.toml")).unwrap();
+    assert!(source.file.model.mirror);
+    assert_eq!(checkpoint.infer_settings().unwrap().mirror, Some(vec![2, 3, 0, 1]));
     // The checkpoint is a plugin: evaluate runs it through the node's segmentation path.
     let out = Command::new(common::BIN)
         .args(["evaluate", "--model"])

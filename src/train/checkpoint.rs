@@ -102,6 +102,7 @@ struct ModelOut {
     batch: usize,
     half: bool,
     threshold: f32,
+    mirror: bool,
 }
 
 /// What a checkpoint's plugin file states besides the training plugin's classes and prompts.
@@ -133,6 +134,8 @@ pub fn plugin_text(f: &PluginFacts<'_>) -> Result<String, TrainError> {
             batch: p.model.batch,
             half: p.model.half,
             threshold: p.model.threshold,
+            // A checkpoint infers as the plugin it was trained for (validation does not mirror).
+            mirror: p.model.mirror,
         },
         preprocess: crate::preprocess::PreprocessConfig { target_spacing_mm: None, ..f.preprocess.clone() },
     };
