@@ -318,6 +318,15 @@ mod recipe_tests {
         assert!(cfg.dataset.ends_with("fixtures/demo-mix.toml"));
     }
 
+    /// The site fine-tuning recipe: the family recipe's 800 steps, from pretrained weights.
+    #[test]
+    fn the_site_finetune_recipe_parses_and_documents_every_key() {
+        let cfg = recipe_parses_and_documents_every_key("fixtures/site-finetune.toml");
+        let init = cfg.init_weights.expect("init_weights");
+        assert!(init.ends_with(".work/demo-init.safetensors"), "{}", init.display());
+        assert_eq!(cfg.epochs * cfg.steps_per_epoch, 800);
+    }
+
     fn recipe_parses_and_documents_every_key(file: &str) -> TrainConfig {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         let cfg = TrainConfig::from_file(&path).expect("the recipe parses");
