@@ -69,10 +69,7 @@ impl Plugin {
         if m.spacing.iter().any(|&s| !(s > 0.0 && s.is_finite())) {
             return Err(invalid("model.spacing", format!("{:?} must be positive millimetres", m.spacing)));
         }
-        if m.mirror {
-            let names: Vec<String> = file.classes.iter().map(|c| c.name.clone()).collect();
-            mirror_partners(&names).map_err(|reason| invalid("model.mirror", reason))?;
-        }
+        mirror_setting(path, &file)?;
         for (n, rule) in file.selection.iter().enumerate() {
             selection::Rule::from_entry(rule).map_err(|reason| invalid(&format!("selection[{n}]"), reason))?;
         }
@@ -140,13 +137,17 @@ impl Plugin {
     /// (checked again here: `file` is public, so it may have changed since `parse`).
     pub fn infer_settings(&self) -> Result<InferSettings, PluginError> {
         let m = &self.file.model;
-        let mirror = if m.mirror {
-            let partners = mirror_partners(&self.class_names())
-                .map_err(|reason| PluginError::Invalid { path: self.path.clone(), key: "model.mirror".into(), reason })?;
-            Some(partners)
-        } else {
-            None
-        };
+        let mirror = mirror_setting(&self.path, &self.file)?;
         Ok(InferSettings { device: m.device, window: m.window, overlap: m.overlap, batch: m.batch, half: m.half, precision: m.precision, channels_last: m.channels_last, mirror })
     }
+}
+
+/// The left/right class partners where `model.mirror` is on; a plugin whose classes do not
+/// pair is refused naming the key (at parse, and again for the inference settings).
+fn mirror_setting(path: &Path, file: &PluginFile) -> Result<Option<Vec<usize>>, PluginError> {
+    if !file.model.mirror {
+        return Ok(None);
+    }
+    let names: Vec<String> = file.classes.iter().map(|c| c.name.clone()).collect();
+    mirror_partners(&names).map(Some).map_err(|reason| PluginError::Invalid { path: path.to_owned(), key: "model.mirror".into(), reason })
 }
